@@ -1,0 +1,5 @@
+"""`python -m socialdesk` runs the command-line interface."""
+
+from socialdesk.cli import main
+
+main()

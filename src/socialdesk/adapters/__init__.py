@@ -1,0 +1,1 @@
+"""Implementations of the service ports: database, connectors, importers, hashing, clocks."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy Core storage on SQLite (default, one file, WAL) or PostgreSQL."""

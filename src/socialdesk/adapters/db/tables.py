@@ -1,0 +1,294 @@
+"""The database schema as SQLAlchemy Core tables, the same on SQLite and PostgreSQL.
+
+Enums are short strings, timestamps are UTC (aware in Python on both engines), ids are 64-bit.
+Indexes follow the queue queries in `queries/inbox.py`: every sort (priority, waiting time, SLA due
+time, latest activity) has an index led by status, and the usual filters (team, assignee, channel,
+platform) have their own, so the first page of a queue is an index range scan, not a sort.
+Full-text search objects (FTS5 / tsvector) are created by the migration, not here: they differ
+per engine.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both engines.
+
+    SQLite has no time zones: values are stored as naive UTC text and made aware again on the way
+    out. A naive datetime is refused outright, because guessing its zone is how times go wrong.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the desk stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id() -> Column[Any]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _ref(name: str, target: str, *, nullable: bool = True) -> Column[Any]:
+    return Column(name, Id, ForeignKey(f"{target}.id"), nullable=nullable)
+
+
+channels = Table(
+    "channels",
+    metadata,
+    _id(),
+    Column("platform", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("settings", Json, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("platform", "name"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    Column("name", String(200)),
+    Column("tags", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    _id(),
+    _ref("customer_id", "customers", nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("external_id", String(320), nullable=False),
+    Column("handle", String(200)),
+    Column("display_name", String(200)),
+    Column("followers", BigInteger),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("profile", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("platform", "external_id"),
+    Index("ix_identities_customer_id", "customer_id"),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    _id(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200)),
+    Column("email", String(320)),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    _ref("team_id", "teams", nullable=False),
+    _ref("agent_id", "agents", nullable=False),
+    PrimaryKeyConstraint("team_id", "agent_id"),
+    Index("ix_team_members_agent_id", "agent_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    _ref("agent_id", "agents", nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    Index("ix_api_tokens_agent_id", "agent_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(),
+    _ref("channel_id", "channels", nullable=False),
+    Column("platform", String(32), nullable=False),
+    _ref("customer_id", "customers", nullable=False),
+    _ref("identity_id", "identities"),
+    Column("visibility", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("thread_key", String(255)),
+    Column("subject", String(500)),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("sentiment", String(16)),
+    _ref("team_id", "teams"),
+    _ref("assignee_id", "agents"),
+    Column("snoozed_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_message_at", UtcDateTime),
+    Column("last_inbound_at", UtcDateTime),
+    Column("waiting_since", UtcDateTime),
+    Column("first_response_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("close_reason", String(500)),
+    Column("sla_due_at", UtcDateTime),
+    Column("message_count", Integer, nullable=False, default=0),
+    Column("preview", String(200), nullable=False, default=""),
+)
+_c = conversations.c
+Index("ix_conversations_queue_priority", _c.status, _c.priority.desc(), _c.id)
+Index("ix_conversations_queue_waiting", _c.status, _c.waiting_since, _c.id)
+Index("ix_conversations_queue_sla", _c.status, _c.sla_due_at, _c.id)
+Index("ix_conversations_queue_recent", _c.status, _c.last_message_at, _c.id)
+Index("ix_conversations_team_queue", _c.team_id, _c.status, _c.priority.desc(), _c.id)
+Index("ix_conversations_assignee_queue", _c.assignee_id, _c.status, _c.priority.desc(), _c.id)
+Index("ix_conversations_channel_queue", _c.channel_id, _c.status, _c.priority.desc(), _c.id)
+Index("ix_conversations_platform_queue", _c.platform, _c.status, _c.priority.desc(), _c.id)
+Index("ix_conversations_thread", _c.channel_id, _c.thread_key, _c.id)
+Index("ix_conversations_customer", _c.customer_id, _c.created_at)
+Index("ix_conversations_snoozed", _c.status, _c.snoozed_until)
+
+conversation_tags = Table(
+    "conversation_tags",
+    metadata,
+    _ref("conversation_id", "conversations", nullable=False),
+    Column("tag", String(50), nullable=False),
+    PrimaryKeyConstraint("conversation_id", "tag"),
+    Index("ix_conversation_tags_tag", "tag", "conversation_id"),
+)
+
+raw_events = Table(
+    "raw_events",
+    metadata,
+    _id(),
+    _ref("channel_id", "channels"),
+    Column("source", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("payload", Json, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(),
+    _ref("conversation_id", "conversations", nullable=False),
+    _ref("channel_id", "channels", nullable=False),
+    Column("external_id", String(255)),
+    Column("direction", String(16), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    _ref("author_identity_id", "identities"),
+    _ref("author_agent_id", "agents"),
+    Column("text", Text, nullable=False),
+    Column("subject", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("in_reply_to", String(255)),
+    Column("references", Json, nullable=False),
+    Column("url", String(2000)),
+    Column("meta", Json, nullable=False),
+    Column("delivery_state", String(16)),
+    Column("delivery_error", Text),
+    _ref("raw_event_id", "raw_events"),
+    UniqueConstraint("channel_id", "external_id"),
+    Index("ix_messages_conversation", "conversation_id", "created_at", "id"),
+    Index("ix_messages_author_identity_id", "author_identity_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _ref("message_id", "messages", nullable=False),
+    _ref("conversation_id", "conversations", nullable=False),
+    _ref("channel_id", "channels", nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("platform_message_id", String(255)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("message_id"),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("type", String(64), nullable=False),
+    _ref("conversation_id", "conversations"),
+    _ref("actor_agent_id", "agents"),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("data", Json, nullable=False),
+    Index("ix_events_conversation", "conversation_id", "id"),
+)
+
+
+def include_in_autogenerate(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's filter: the engine-specific search objects made by hand in the migrations
+    (FTS5 tables, the tsvector column and its index) are not declared here, and must not be
+    dropped by an autogenerated revision."""
+    if type_ == "table" and name is not None and name.startswith("messages_fts"):
+        return False
+    return not (type_ in ("column", "index") and name in ("search", "ix_messages_search"))

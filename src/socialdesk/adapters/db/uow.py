@@ -1,0 +1,107 @@
+"""SqlAlchemyUnitOfWork: one connection, one transaction, the repositories bound to it.
+
+Lost races on PostgreSQL (a unique key another transaction inserted first, a deadlock, a
+serialisation failure) and an SQLite lock that outlasted the busy timeout surface as
+`RetryableConflict`, so services can run the whole unit again; every other error passes unchanged.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection, RootTransaction
+from sqlalchemy.exc import DBAPIError
+
+from socialdesk.adapters.db import repositories as r
+from socialdesk.adapters.db.engine import SQLITE_BEGIN, is_sqlite
+from socialdesk.services.ports import RetryableConflict
+
+# unique_violation, serialization_failure, deadlock_detected
+RETRYABLE_SQLSTATES = {"23505", "40001", "40P01"}
+
+
+class SqlAlchemyUnitOfWork:
+    channels: r.ChannelRepository
+    customers: r.CustomerRepository
+    identities: r.IdentityRepository
+    conversations: r.ConversationRepository
+    messages: r.MessageRepository
+    raw_events: r.RawEventRepository
+    agents: r.AgentRepository
+    teams: r.TeamRepository
+    tokens: r.TokenRepository
+    outbox: r.OutboxRepository
+    events: r.EventLog
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        conn = self.engine.connect()
+        if is_sqlite(self.engine) and not self.read_only:
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        self._conn = conn
+        self._tx = conn.begin()
+        self.channels = r.ChannelRepository(conn)
+        self.customers = r.CustomerRepository(conn)
+        self.identities = r.IdentityRepository(conn)
+        self.conversations = r.ConversationRepository(conn)
+        self.messages = r.MessageRepository(conn)
+        self.raw_events = r.RawEventRepository(conn)
+        self.agents = r.AgentRepository(conn)
+        self.teams = r.TeamRepository(conn)
+        self.tokens = r.TokenRepository(conn)
+        self.outbox = r.OutboxRepository(conn)
+        self.events = r.EventLog(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = self._tx = None
+        if isinstance(exc, DBAPIError) and _retryable(exc):
+            raise RetryableConflict(str(exc.orig)) from exc
+
+    def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        assert self._tx is not None
+        try:
+            self._tx.commit()
+        except DBAPIError as exc:
+            if _retryable(exc):
+                raise RetryableConflict(str(exc.orig)) from exc
+            raise
+
+    def rollback(self) -> None:
+        assert self._tx is not None
+        self._tx.rollback()
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+class SqlAlchemyUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, read_only=read_only)

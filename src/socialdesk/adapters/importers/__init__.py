@@ -1,0 +1,1 @@
+"""File formats that importers read into normalised messages."""

@@ -1,0 +1,412 @@
+"""The `socialdesk` command: serve, demo, import, and set-up of channels, users and tokens.
+
+Every command reads SOCIALDESK_DATABASE_URL (default: sqlite:///var/socialdesk.db) and brings the
+schema up to date before it starts. Errors print one line saying what to do and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from socialdesk.adapters.importers.twcs import TwcsFormatError, channel_name, read_twcs
+from socialdesk.bootstrap import Desk, bootstrap
+from socialdesk.config import Settings
+from socialdesk.domain.agents import Role
+from socialdesk.domain.errors import DomainError
+from socialdesk.domain.messages import NormalisedMessage
+from socialdesk.queries.directory import list_channels, list_users
+from socialdesk.services import agents as agent_service
+from socialdesk.services.channels import create_channel, ensure_channels
+from socialdesk.services.demo import load_demo
+from socialdesk.services.importing import ImportReport, import_messages
+from socialdesk.web.api.schemas import MessageIn
+
+app = typer.Typer(
+    help="socialdesk: one queue for every mention, comment, DM, e-mail, chat and call.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+channel_app = typer.Typer(help="Connected accounts (an @handle on X, a Facebook page, a mailbox).")
+user_app = typer.Typer(help="People who work the desk: agents, supervisors, admins.")
+team_app = typer.Typer(help="Teams that conversations are routed to.")
+token_app = typer.Typer(help="API tokens (shown once, stored hashed).")
+app.add_typer(channel_app, name="channel")
+app.add_typer(user_app, name="user")
+app.add_typer(team_app, name="team")
+app.add_typer(token_app, name="token")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _desk() -> Desk:
+    return bootstrap(Settings())
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as exc:
+        err.print(f"error: {exc.message}", highlight=False, markup=False)
+        sys.exit(1)
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the REST API (and, with SQLite, run background jobs in the same process)."""
+    _serve(_desk(), host, port)
+
+
+def _serve(desk: Desk, host: str, port: int) -> None:
+    import uvicorn
+
+    from socialdesk.logs import configure_logging
+    from socialdesk.web.app import create_app
+
+    configure_logging(desk.settings.log_level)
+    uvicorn.run(create_app(desk), host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run every job once and exit")] = False,
+) -> None:
+    """Run background jobs in their own process (for PostgreSQL deployments)."""
+    import threading
+
+    from socialdesk.logs import configure_logging
+    from socialdesk.worker import run_forever, run_once
+
+    desk = _desk()
+    configure_logging(desk.settings.log_level)
+    if once:
+        out.print(json.dumps(run_once(desk)))
+        return
+    stop = threading.Event()
+    try:
+        run_forever(desk, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (every other command does this too)."""
+    desk = _desk()
+    out.print(f"schema up to date at {desk.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve the app after loading")
+    ] = True,
+) -> None:
+    """Load the demo desk (once) into the configured database, print a login and serve it."""
+    desk = _desk()
+    now = desk.clock.now()
+    with desk.uow(read_only=True) as uow:
+        admin = uow.agents.find("admin")
+    if admin is None:
+        out.print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
+        summary = load_demo(desk.uow, desk.hasher, desk.policy, now)
+        out.print(
+            f"Loaded {summary.conversations} conversations, {summary.messages} messages on "
+            f"{summary.channels} channels, {summary.agents} agents."
+        )
+        agent_service.create_agent(
+            desk.uow(),
+            desk.hasher,
+            username="admin",
+            role=Role.ADMIN,
+            password=None,
+            display_name="Demo Admin",
+            email=None,
+            team_names=[],
+            now=now,
+            actor_id=None,
+        )
+    password = secrets.token_urlsafe(12)
+    agent_service.set_password(desk.uow(), desk.hasher, "admin", password)
+    token, _ = agent_service.create_token(
+        desk.uow(),
+        username="admin",
+        name="demo",
+        now=now,
+        expires_in=timedelta(days=1),
+        actor_id=None,
+    )
+    url = f"http://{host}:{port}/"
+    print(f"\nsocialdesk demo at {url}")
+    print(f"  login     admin / {password}")
+    print(f"  API token {token}")
+    print(f'  try       curl -H "Authorization: Bearer {token}" {url}api/v1/conversations\n')
+    if serve_after:
+        _serve(desk, host, port)
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+class ImportFormat(StrEnum):
+    twcs = "twcs"
+    jsonl = "jsonl"
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="the file to import", exists=True, dir_okay=False)],
+    format_: Annotated[
+        ImportFormat,
+        typer.Option(
+            "--format",
+            help="twcs: Kaggle 'Customer Support on Twitter' CSV; "
+            "jsonl: one normalised message (as POST /api/v1/messages takes) per line",
+        ),
+    ],
+) -> None:
+    """Import history; importing the same file again adds nothing."""
+    desk = _desk()
+    report = ImportReport()
+    messages: Iterator[NormalisedMessage]
+    total: int
+    if format_ is ImportFormat.twcs:
+        messages, total = _read_twcs(desk, file, report)
+    else:
+        messages, total = _read_jsonl(desk, file, report)
+    with _progress() as progress:
+        task = progress.add_task("importing", total=total)
+        import_messages(
+            desk.uow,
+            messages,
+            clock=desk.clock,
+            policy=desk.policy,
+            source=f"import:{format_.value}",
+            report=report,
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    out.print(
+        f"rows {report.rows:,}  messages {report.messages:,}  conversations "
+        f"{report.conversations:,}  customers {report.customers:,}  already imported "
+        f"{report.duplicates:,}  skipped {report.skipped_total:,}",
+        highlight=False,
+    )
+    for reason, count in report.skipped.most_common():
+        out.print(f"  skipped {count:,}: {reason}", highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def _read_twcs(
+    desk: Desk, file: Path, report: ImportReport
+) -> tuple[Iterator[NormalisedMessage], int]:
+    with Progress(
+        TextColumn("reading"), BarColumn(), TransferSpeedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("reading", total=file.stat().st_size)
+        try:
+            plan = read_twcs(file, lambda n: progress.advance(task, n))
+        except TwcsFormatError as exc:
+            raise _fail(str(exc), 2) from exc
+        except UnicodeDecodeError as exc:
+            raise _fail(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})", 2) from exc
+    report.rows = plan.rows
+    report.skipped.update(plan.skipped)
+    names = {brand: channel_name(brand) for brand in plan.brands}
+    ids = ensure_channels(
+        desk.uow(), "x", list(names.values()), desk.clock.now(), {"source": "twcs"}
+    )
+    return plan.messages({b: ids[n] for b, n in names.items()}), len(plan.tweets)
+
+
+def _read_jsonl(
+    desk: Desk, file: Path, report: ImportReport
+) -> tuple[Iterator[NormalisedMessage], int]:
+    with desk.engine.connect() as conn:
+        known = {c.id for c in list_channels(conn)}
+    parsed: list[NormalisedMessage] = []
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            report.rows += 1
+            try:
+                message = MessageIn.model_validate_json(line).to_domain()
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "line"
+                report.skipped[f"invalid message ({where}: {first['msg']})"] += 1
+                if report.skipped_total <= 5:
+                    err.print(f"line {number}: {where}: {first['msg']}", highlight=False)
+                continue
+            if message.channel_id not in known:
+                report.skipped[f"channel {message.channel_id} does not exist"] += 1
+                continue
+            parsed.append(message)
+    return iter(parsed), len(parsed)
+
+
+# -- set-up ----------------------------------------------------------------------------------
+
+
+def _settings_pairs(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"--setting takes key=value, not {pair!r}", 2)
+        found[key.strip()] = value
+    return found
+
+
+@channel_app.command("add")
+def channel_add(
+    platform: Annotated[str, typer.Option(help="x, facebook, instagram, email, chat, phone, …")],
+    name: Annotated[str, typer.Option(help="the account's name, e.g. @brand or a mailbox")],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(help="key=value; repeat for each (credentials are never printed)"),
+    ] = None,
+) -> None:
+    """Connect a channel. Prints the new channel's id alone on the last line."""
+    desk = _desk()
+    channel = create_channel(
+        desk.uow(), None, platform, name, _settings_pairs(setting or []), desk.clock.now()
+    )
+    out.print(f"channel {channel.platform} {channel.name!r} created", highlight=False)
+    print(channel.id)
+
+
+@channel_app.command("list")
+def channel_list() -> None:
+    """Connected channels (credentials masked)."""
+    desk = _desk()
+    with desk.engine.connect() as conn:
+        for c in list_channels(conn):
+            out.print(f"{c.id}\t{c.platform}\t{c.name}\t{json.dumps(c.settings)}", highlight=False)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="sign-in name")],
+    role: Annotated[Role, typer.Option(help="agent, supervisor or admin")] = Role.AGENT,
+    password: Annotated[
+        str | None, typer.Option(help="at least 10 characters; omit for a token-only user")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="name shown to colleagues")] = None,
+    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
+    team: Annotated[list[str] | None, typer.Option(help="team name; repeat for several")] = None,
+) -> None:
+    """Add a user."""
+    desk = _desk()
+    agent = agent_service.create_agent(
+        desk.uow(),
+        desk.hasher,
+        username=username,
+        role=role,
+        password=password,
+        display_name=display_name,
+        email=email,
+        team_names=team or [],
+        now=desk.clock.now(),
+        actor_id=None,
+    )
+    out.print(f"user {agent.username} ({agent.role.value}) created", highlight=False)
+    print(agent.id)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Users with their roles and teams."""
+    desk = _desk()
+    with desk.engine.connect() as conn:
+        for u in list_users(conn):
+            state = "" if u.active else "\t(deactivated)"
+            out.print(
+                f"{u.id}\t{u.username}\t{u.role}\t{','.join(u.teams)}{state}", highlight=False
+            )
+
+
+@team_app.command("add")
+def team_add(name: Annotated[str, typer.Argument(help="team name")]) -> None:
+    """Add a team."""
+    desk = _desk()
+    team = agent_service.create_team(desk.uow(), name, desk.clock.now(), None)
+    out.print(f"team {team.name!r} created", highlight=False)
+    print(team.id)
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="the user the token acts as")],
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+    expires_days: Annotated[
+        int | None, typer.Option(help="days until it expires; default never")
+    ] = None,
+) -> None:
+    """Create an API token. Prints the token alone on the last line; it is not shown again."""
+    desk = _desk()
+    token, record = agent_service.create_token(
+        desk.uow(),
+        username=user,
+        name=name,
+        now=desk.clock.now(),
+        expires_in=timedelta(days=expires_days) if expires_days else None,
+        actor_id=None,
+    )
+    out.print(f"token {record.id} ({record.name}) for {user}; store it now:", highlight=False)
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]) -> None:
+    """Revoke a token at once."""
+    desk = _desk()
+    agent_service.revoke_token(desk.uow(), None, token_id, desk.clock.now())
+    out.print(f"token {token_id} revoked", highlight=False)
+
+
+if __name__ == "__main__":
+    main()

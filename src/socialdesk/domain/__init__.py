@@ -1,0 +1,1 @@
+"""The desk's vocabulary as pure Python: no I/O, no third-party imports, time passed in as `now`."""

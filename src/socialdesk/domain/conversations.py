@@ -1,0 +1,204 @@
+"""The Conversation aggregate: the unit of work (a "ticket") and its state machine.
+
+States and the moves between them:
+
+    open ──reply──▶ pending ──customer writes──▶ open
+    open/pending ──snooze──▶ snoozed ──time passes / customer writes / reopen──▶ open
+    open/pending/snoozed ──close──▶ closed ──reopen / customer writes within the quiet period──▶ open
+
+"open" means the brand owes an answer; "pending" means we answered and wait for the customer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from socialdesk.domain.errors import InvalidInput, InvalidTransition
+from socialdesk.domain.messages import Visibility
+from socialdesk.domain.sla import ResponseTargets
+
+PREVIEW_CHARS = 200
+TAG = re.compile(r"^[\w][\w:./-]{0,49}$")
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+def normalise_tag(raw: str) -> str:
+    """Tags are case-insensitive words (letters, digits, `_ : . / -`), at most 50 characters."""
+    tag = raw.strip().lower()
+    if not TAG.match(tag):
+        raise InvalidInput(
+            f"tag {raw!r} is not valid: use 1-50 letters, digits or _ : . / - (no spaces)",
+            field="tags",
+        )
+    return tag
+
+
+def preview_of(text: str) -> str:
+    """The first words of a message, on one line, for queue rows."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+@dataclass(slots=True)
+class Conversation:
+    channel_id: int
+    platform: str
+    customer_id: int
+    identity_id: int | None
+    visibility: Visibility
+    created_at: datetime
+    status: Status = Status.OPEN
+    thread_key: str | None = None
+    subject: str | None = None
+    priority: int = 0
+    sentiment: str | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+    snoozed_until: datetime | None = None
+    updated_at: datetime | None = None
+    last_message_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    waiting_since: datetime | None = None
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    sla_due_at: datetime | None = None
+    message_count: int = 0
+    preview: str = ""
+    id: int | None = None
+
+    # -- messages arriving -------------------------------------------------------------------
+
+    def receive_customer_message(
+        self, at: datetime, text: str, now: datetime, targets: ResponseTargets
+    ) -> bool:
+        """A customer wrote. Returns whether this reopened a closed conversation.
+
+        The customer now waits for us (unless they were already waiting, whose clock keeps running
+        from the first unanswered message); snoozed and pending conversations become open again.
+        """
+        reopened = self.status is Status.CLOSED
+        if self.status is not Status.OPEN:
+            self.status = Status.OPEN
+            self.snoozed_until = None
+            self.closed_at = None
+            self.close_reason = None
+        if self.waiting_since is None or at < self.waiting_since:
+            self.waiting_since = at
+        self.last_inbound_at = at if self.last_inbound_at is None else max(self.last_inbound_at, at)
+        self.preview = preview_of(text)
+        self._touch_message(at, now)
+        self.sla_due_at = targets.due(self.waiting_since, self.first_response_at is not None)
+        return reopened
+
+    def record_brand_reply(self, at: datetime, now: datetime, status_after: Status) -> None:
+        """The brand answered (through the desk or natively on the platform) at time `at`."""
+        if self.first_response_at is None and self.waiting_since is not None:
+            self.first_response_at = at
+        if self.waiting_since is not None and at >= self.waiting_since:
+            self.waiting_since = None
+            self.sla_due_at = None
+        self._touch_message(at, now)
+        self._move_to(status_after, now)
+
+    def record_note(self, now: datetime) -> None:
+        self.updated_at = now
+
+    def _touch_message(self, at: datetime, now: datetime) -> None:
+        self.message_count += 1
+        self.last_message_at = at if self.last_message_at is None else max(self.last_message_at, at)
+        self.updated_at = now
+
+    # -- agent actions ----------------------------------------------------------------------
+
+    def assign(self, assignee_id: int | None, team_id: int | None, now: datetime) -> None:
+        self.assignee_id = assignee_id
+        self.team_id = team_id
+        self.updated_at = now
+
+    def retag(
+        self, add: list[str], remove: list[str], now: datetime
+    ) -> tuple[list[str], list[str]]:
+        """Adds and removes tags; returns what really changed (added, removed)."""
+        remove_set = {normalise_tag(t) for t in remove}
+        current = [t for t in self.tags if t not in remove_set]
+        removed = [t for t in self.tags if t in remove_set]
+        added: list[str] = []
+        for raw in add:
+            tag = normalise_tag(raw)
+            if tag not in current:
+                current.append(tag)
+                added.append(tag)
+        self.tags = current
+        if added or removed:
+            self.updated_at = now
+        return added, removed
+
+    def snooze(self, until: datetime, now: datetime) -> None:
+        if self.status is Status.CLOSED:
+            raise InvalidTransition(
+                f"conversation {self.id} is closed; reopen it before snoozing it"
+            )
+        if until <= now:
+            raise InvalidInput(
+                f"snooze until {until.isoformat()} is not in the future (now {now.isoformat()})",
+                field="until",
+            )
+        if until - now > timedelta(days=366):
+            raise InvalidInput("snooze for at most a year", field="until")
+        self.status = Status.SNOOZED
+        self.snoozed_until = until
+        self.updated_at = now
+
+    def wake(self, now: datetime) -> None:
+        """A snooze ran out: back to the queue as open."""
+        if self.status is Status.SNOOZED:
+            self.status = Status.OPEN
+            self.snoozed_until = None
+            self.updated_at = now
+
+    def close(self, now: datetime, reason: str | None) -> None:
+        if self.status is Status.CLOSED:
+            raise InvalidTransition(f"conversation {self.id} is already closed")
+        self.status = Status.CLOSED
+        self.closed_at = now
+        self.close_reason = reason
+        self.snoozed_until = None
+        self.waiting_since = None
+        self.sla_due_at = None
+        self.updated_at = now
+
+    def reopen(self, now: datetime, targets: ResponseTargets) -> None:
+        if self.status not in (Status.CLOSED, Status.SNOOZED):
+            raise InvalidTransition(
+                f"conversation {self.id} is {self.status.value}, not closed or snoozed; "
+                "only those can be reopened"
+            )
+        self.status = Status.OPEN
+        self.closed_at = None
+        self.close_reason = None
+        self.snoozed_until = None
+        self.updated_at = now
+        self.sla_due_at = targets.due(self.waiting_since, self.first_response_at is not None)
+
+    def _move_to(self, status: Status, now: datetime) -> None:
+        if status is Status.CLOSED:
+            if self.status is not Status.CLOSED:
+                self.close(now, None)
+            return
+        if status is Status.SNOOZED:
+            raise InvalidInput("use snooze to snooze a conversation", field="status")
+        self.status = status
+        self.snoozed_until = None
+        self.closed_at = None
+        self.updated_at = now

@@ -1,0 +1,155 @@
+"""Domain events: past-tense facts, written to the event log in the same transaction as the change.
+
+They feed live updates, reporting and the audit trail. Each carries who caused it (an agent or
+nobody for the system) and when.
+
+    Event
+     ├── MessageReceived          a customer (or a brand reply made elsewhere) arrived via intake
+     ├── ConversationOpened       intake started a new conversation
+     ├── ConversationReopened     a customer wrote to a closed conversation, or an agent reopened it
+     ├── ReplyQueued              an agent's reply went into the outbox
+     ├── NoteAdded                an agent wrote an internal note
+     ├── ConversationAssigned     assignee or team changed (before/after)
+     ├── ConversationTagged       tags added or removed
+     ├── ConversationSnoozed      put aside until a time
+     ├── ConversationWoken        a snooze ran out
+     ├── ConversationClosed       closed by an agent (reason) or by a reply with status closed
+     ├── ChannelCreated           an admin connected a channel
+     ├── AgentCreated             an admin added a user
+     ├── TokenCreated / TokenRevoked
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+_ENVELOPE = ("occurred_at", "actor_agent_id", "conversation_id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    occurred_at: datetime
+    actor_agent_id: int | None = None
+    conversation_id: int | None = None
+
+    name: ClassVar[str] = "event"
+
+    def payload(self) -> dict[str, Any]:
+        """The event's own facts, without the envelope fields."""
+        data = asdict(self)
+        return {f.name: _jsonable(data[f.name]) for f in fields(self) if f.name not in _ENVELOPE}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(Event):
+    name: ClassVar[str] = "message_received"
+    message_id: int
+    channel_id: int
+    direction: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationOpened(Event):
+    name: ClassVar[str] = "conversation_opened"
+    channel_id: int
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationReopened(Event):
+    name: ClassVar[str] = "conversation_reopened"
+    by_customer: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyQueued(Event):
+    name: ClassVar[str] = "reply_queued"
+    message_id: int
+    visibility: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded(Event):
+    name: ClassVar[str] = "note_added"
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationAssigned(Event):
+    name: ClassVar[str] = "conversation_assigned"
+    assignee_before: int | None
+    assignee_after: int | None
+    team_before: int | None
+    team_after: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationTagged(Event):
+    name: ClassVar[str] = "conversation_tagged"
+    added: list[str]
+    removed: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationSnoozed(Event):
+    name: ClassVar[str] = "conversation_snoozed"
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationWoken(Event):
+    name: ClassVar[str] = "conversation_woken"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationClosed(Event):
+    name: ClassVar[str] = "conversation_closed"
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelCreated(Event):
+    name: ClassVar[str] = "channel_created"
+    channel_id: int
+    platform: str
+    channel_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentCreated(Event):
+    name: ClassVar[str] = "agent_created"
+    agent_id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamCreated(Event):
+    name: ClassVar[str] = "team_created"
+    team_id: int
+    team_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenCreated(Event):
+    name: ClassVar[str] = "token_created"
+    token_id: int
+    agent_id: int
+    token_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRevoked(Event):
+    name: ClassVar[str] = "token_revoked"
+    token_id: int

@@ -1,0 +1,341 @@
+"""The unified queue: filter, sort and page conversations with keyset cursors (never OFFSET).
+
+A page costs at most four statements whatever its size: up to three index range scans for the
+keyset phases (the rest of the cursor's tie group, the rows strictly after it, then the rows whose
+sort key is empty) and one for the page's tags. Each phase is a plain range on one of the queue
+indexes in `adapters/db/tables.py`, so page 1,000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Select, and_, select
+from sqlalchemy.engine import Connection, Row
+
+from socialdesk.adapters.db import tables as t
+from socialdesk.domain.errors import InvalidInput
+from socialdesk.queries.search import message_search_condition
+
+c = t.conversations.c
+MAX_LIMIT = 100
+
+
+class Sort(StrEnum):
+    PRIORITY = "priority"  # most urgent first
+    AGE = "age"  # longest-waiting customer first
+    SLA_DUE = "sla_due"  # soonest response due first
+    RECENT = "recent"  # latest activity first
+
+
+@dataclass(frozen=True, slots=True)
+class _SortSpec:
+    column: Column[Any]
+    descending: bool
+    nullable: bool
+    id_descending: bool
+
+
+_SORTS = {
+    Sort.PRIORITY: _SortSpec(c.priority, descending=True, nullable=False, id_descending=False),
+    Sort.AGE: _SortSpec(c.waiting_since, descending=False, nullable=True, id_descending=False),
+    Sort.SLA_DUE: _SortSpec(c.sla_due_at, descending=False, nullable=True, id_descending=False),
+    Sort.RECENT: _SortSpec(c.last_message_at, descending=True, nullable=True, id_descending=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    statuses: tuple[str, ...] = ("open",)
+    platform: str | None = None
+    channel_id: int | None = None
+    team_id: int | None = None
+    no_team: bool = False
+    assignee_id: int | None = None
+    unassigned: bool = False
+    priority_min: int | None = None
+    priority_max: int | None = None
+    sentiment: str | None = None
+    tag: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    id: int
+    name: str
+    platform: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    id: int
+    name: str | None
+    handle: str | None
+    followers: int | None
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One row of the queue: enough to decide what to open next, nothing more."""
+
+    id: int
+    status: str
+    platform: str
+    visibility: str
+    channel: ChannelRef
+    customer: CustomerRef
+    priority: int
+    sentiment: str | None
+    team: TeamRef | None
+    assignee: AgentRef | None
+    tags: list[str]
+    subject: str | None
+    preview: str
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    waiting_since: datetime | None
+    first_response_at: datetime | None
+    sla_due_at: datetime | None
+    snoozed_until: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    items: list[ConversationSummary]
+    next_cursor: str | None
+    sort: str
+    limit: int
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def summary_select() -> Select[Any]:
+    """Conversations with their channel, customer identity, team and assignee, in one statement."""
+    return (
+        select(
+            t.conversations,
+            t.channels.c.name.label("channel_name"),
+            t.customers.c.name.label("customer_name"),
+            t.identities.c.handle.label("customer_handle"),
+            t.identities.c.followers.label("customer_followers"),
+            t.identities.c.verified.label("customer_verified"),
+            t.teams.c.name.label("team_name"),
+            t.agents.c.username.label("assignee_username"),
+            t.agents.c.display_name.label("assignee_display_name"),
+        )
+        .join(t.channels, t.channels.c.id == c.channel_id)
+        .join(t.customers, t.customers.c.id == c.customer_id)
+        .outerjoin(t.identities, t.identities.c.id == c.identity_id)
+        .outerjoin(t.teams, t.teams.c.id == c.team_id)
+        .outerjoin(t.agents, t.agents.c.id == c.assignee_id)
+    )
+
+
+def summary_from_row(row: Row[Any], tags: list[str]) -> ConversationSummary:
+    return ConversationSummary(
+        id=row.id,
+        status=row.status,
+        platform=row.platform,
+        visibility=row.visibility,
+        channel=ChannelRef(row.channel_id, row.channel_name, row.platform),
+        customer=CustomerRef(
+            row.customer_id,
+            row.customer_name,
+            row.customer_handle,
+            row.customer_followers,
+            bool(row.customer_verified),
+        ),
+        priority=row.priority,
+        sentiment=row.sentiment,
+        team=TeamRef(row.team_id, row.team_name) if row.team_id is not None else None,
+        assignee=AgentRef(row.assignee_id, row.assignee_display_name or row.assignee_username)
+        if row.assignee_id is not None
+        else None,
+        tags=tags,
+        subject=row.subject,
+        preview=row.preview,
+        message_count=row.message_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_message_at=row.last_message_at,
+        waiting_since=row.waiting_since,
+        first_response_at=row.first_response_at,
+        sla_due_at=row.sla_due_at,
+        snoozed_until=row.snoozed_until,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+    )
+
+
+def tags_for(conn: Connection, conversation_ids: list[int]) -> dict[int, list[str]]:
+    if not conversation_ids:
+        return {}
+    ct = t.conversation_tags.c
+    rows = conn.execute(
+        select(ct.conversation_id, ct.tag)
+        .where(ct.conversation_id.in_(conversation_ids))
+        .order_by(ct.conversation_id, ct.tag)
+    )
+    found: dict[int, list[str]] = {}
+    for conversation_id, tag in rows:
+        found.setdefault(conversation_id, []).append(tag)
+    return found
+
+
+def get_summary(conn: Connection, conversation_id: int) -> ConversationSummary | None:
+    row = conn.execute(summary_select().where(c.id == conversation_id)).first()
+    if row is None:
+        return None
+    return summary_from_row(row, tags_for(conn, [conversation_id]).get(conversation_id, []))
+
+
+def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.statuses:
+        where.append(
+            c.status == f.statuses[0] if len(f.statuses) == 1 else c.status.in_(f.statuses)
+        )
+    if f.platform:
+        where.append(c.platform == f.platform)
+    if f.channel_id is not None:
+        where.append(c.channel_id == f.channel_id)
+    if f.no_team:
+        where.append(c.team_id.is_(None))
+    elif f.team_id is not None:
+        where.append(c.team_id == f.team_id)
+    if f.unassigned:
+        where.append(c.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        where.append(c.assignee_id == f.assignee_id)
+    if f.priority_min is not None:
+        where.append(c.priority >= f.priority_min)
+    if f.priority_max is not None:
+        where.append(c.priority <= f.priority_max)
+    if f.sentiment:
+        where.append(c.sentiment == f.sentiment)
+    if f.tag:
+        ct = t.conversation_tags.c
+        where.append(c.id.in_(select(ct.conversation_id).where(ct.tag == f.tag.strip().lower())))
+    if f.text:
+        where.append(
+            c.id.in_(
+                select(t.messages.c.conversation_id).where(
+                    message_search_condition(f.text, dialect)
+                )
+            )
+        )
+    return where
+
+
+def encode_cursor(sort: Sort, key: Any, row_id: int) -> str:
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    raw = json.dumps([sort.value, key, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
+    """The (sort key, id) a cursor points after; InvalidInput when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, key, row_id = json.loads(raw)
+        if name != sort.value or not isinstance(row_id, int):
+            raise ValueError
+        spec = _SORTS[sort]
+        if key is not None and spec.nullable:
+            key = datetime.fromisoformat(key)
+        elif (key is None and not spec.nullable) or (key is not None and not isinstance(key, int)):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "cursor is not valid for this sort; request the first page without a cursor",
+            field="cursor",
+        ) from exc
+    return key, row_id
+
+
+def list_inbox(
+    conn: Connection,
+    f: InboxFilter,
+    *,
+    sort: Sort = Sort.PRIORITY,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> InboxPage:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    spec = _SORTS[sort]
+    after = decode_cursor(cursor, sort) if cursor else None
+    base = summary_select().where(*_conditions(f, conn.dialect.name))
+    rows: list[Row[Any]] = []
+    for phase in _phases(spec, after):
+        wanted = limit + 1 - len(rows)
+        if wanted <= 0:
+            break
+        rows.extend(conn.execute(base.where(*phase.where).order_by(*phase.order).limit(wanted)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    tags = tags_for(conn, [r.id for r in rows])
+    items = [summary_from_row(r, tags.get(r.id, [])) for r in rows]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor(sort, getattr(last, spec.column.key), last.id)
+    return InboxPage(items=items, next_cursor=next_cursor, sort=sort.value, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phase:
+    where: list[ColumnElement[bool]]
+    order: list[Any]
+
+
+def _phases(spec: _SortSpec, after: tuple[Any, int] | None) -> list[_Phase]:
+    """The index range scans that, run in order, continue the queue after the cursor."""
+    col = spec.column
+    key_order = col.desc() if spec.descending else col.asc()
+    id_order = c.id.desc() if spec.id_descending else c.id.asc()
+
+    def id_after(row_id: int) -> ColumnElement[bool]:
+        return c.id < row_id if spec.id_descending else c.id > row_id
+
+    def key_after(value: Any) -> ColumnElement[bool]:
+        after: ColumnElement[bool] = col < value if spec.descending else col > value
+        return after
+
+    phases: list[_Phase] = []
+    if after is None:
+        phases.append(_Phase([col.is_not(None)] if spec.nullable else [], [key_order, id_order]))
+    elif after[0] is not None:
+        value, row_id = after
+        phases.append(_Phase([col == value, id_after(row_id)], [id_order]))
+        phases.append(_Phase([key_after(value)], [key_order, id_order]))
+    if spec.nullable:
+        null_where: list[ColumnElement[bool]] = [col.is_(None)]
+        if after is not None and after[0] is None:
+            null_where.append(id_after(after[1]))
+        phases.append(_Phase([and_(*null_where)], [id_order]))
+    return phases

@@ -1,0 +1,73 @@
+"""create_app: the FastAPI application for a desk (routers, error handlers, middleware, worker)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from html import escape
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from socialdesk import __version__
+from socialdesk.bootstrap import Desk
+from socialdesk.web import errors
+from socialdesk.web.api import admin, conversations, health, messages
+from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
+from socialdesk.worker import start_thread
+
+DESCRIPTION = """
+The socialdesk REST API. Authenticate with `Authorization: Bearer <token>`
+(create one with `socialdesk token create --user NAME`). Errors are RFC 9457 problem details.
+"""
+
+
+def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
+    """The app for `desk`; the background worker runs inside it unless told otherwise."""
+    with_worker = desk.settings.embedded_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = start_thread(desk) if with_worker else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                thread, stop = worker
+                stop.set()
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="socialdesk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    metrics = Metrics()
+    app.state.desk = desk
+    app.state.metrics = metrics
+    errors.install(app)
+    app.include_router(messages.router)
+    app.include_router(conversations.router)
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    app.add_api_route("/", home, include_in_schema=False, response_class=HTMLResponse)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=desk.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def home() -> HTMLResponse:
+    return HTMLResponse(
+        f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>socialdesk</title></head><body>
+<h1>socialdesk {escape(__version__)}</h1>
+<p>The API is described at <a href="/openapi.json">/openapi.json</a>.
+Try <code>curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/conversations</code>.</p>
+<p>Health: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
+metrics: <a href="/metrics">/metrics</a>.</p>
+</body></html>""",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'self'"},
+    )

@@ -1,0 +1,69 @@
+"""FastAPI dependencies: the desk, a read connection, the authenticated agent and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Connection
+
+from socialdesk.bootstrap import Desk
+from socialdesk.domain.agents import Agent, Role
+from socialdesk.domain.errors import Forbidden, Unauthorized
+from socialdesk.services.agents import authenticate_token
+from socialdesk.web.middleware import Metrics
+
+
+def get_desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def get_read_connection(desk: DeskDep) -> Iterator[Connection]:
+    """A connection for queries; whatever it began is rolled back when the request ends."""
+    with desk.engine.connect() as conn:
+        yield conn
+
+
+ReadConn = Annotated[Connection, Depends(get_read_connection)]
+
+
+def get_current_agent(request: Request, desk: DeskDep) -> Agent:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized(
+            "send an API token as 'Authorization: Bearer <token>' "
+            "(create one with `socialdesk token create --user NAME`)"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return authenticate_token(desk.uow, token.strip(), desk.clock.now())
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def require(role: Role) -> Callable[[Agent], Agent]:
+    """A dependency that lets through agents whose role is at least `role`."""
+
+    def check(agent: CurrentAgent) -> Agent:
+        if not agent.role.allows(role):
+            raise Forbidden(f"this needs the {role.value} role; you are {agent.role.value}")
+        return agent
+
+    return check
+
+
+Supervisor = Annotated[Agent, Depends(require(Role.SUPERVISOR))]
+Admin = Annotated[Agent, Depends(require(Role.ADMIN))]

@@ -1,0 +1,352 @@
+"""In-memory fakes of our ports, for unit tests of services: same protocols, no database.
+
+The fake unit of work copies objects in and out, so a service that forgets to save a change (or to
+commit) is caught just as it would be against a real database.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from socialdesk.domain.agents import Agent, ApiToken, Team
+from socialdesk.domain.channels import Channel
+from socialdesk.domain.conversations import Conversation, Status
+from socialdesk.domain.customers import Customer, Identity
+from socialdesk.domain.events import Event
+from socialdesk.domain.messages import Message, RawEvent
+from socialdesk.domain.outbox import OutboxItem
+
+T = TypeVar("T")
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+class FakePasswordHasher:
+    def hash(self, password: str) -> str:
+        return "fake$" + password[::-1]
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == self.hash(password)
+
+
+@dataclass
+class Store:
+    """The committed state all fake units share."""
+
+    tables: dict[str, dict[int, Any]] = field(default_factory=dict)
+    tags: dict[int, list[str]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    next_id: int = 1
+
+    def table(self, name: str) -> dict[int, Any]:
+        return self.tables.setdefault(name, {})
+
+
+class _Repo:
+    name = ""
+
+    def __init__(self, state: Store) -> None:
+        self.state = state
+
+    @property
+    def rows(self) -> dict[int, Any]:
+        return self.state.table(self.name)
+
+    def _add(self, obj: Any) -> None:
+        obj.id = self.state.next_id
+        self.state.next_id += 1
+        self.rows[obj.id] = copy.deepcopy(obj)
+
+    def _get(self, obj_id: int | None) -> Any:
+        found = self.rows.get(obj_id or -1)
+        return copy.deepcopy(found) if found is not None else None
+
+    def _put(self, obj: Any) -> None:
+        assert obj.id in self.rows, f"update of unknown {self.name} {obj.id}"
+        self.rows[obj.id] = copy.deepcopy(obj)
+
+    def _where(self, **conditions: Any) -> list[Any]:
+        return [
+            copy.deepcopy(row)
+            for row in self.rows.values()
+            if all(getattr(row, k) == v for k, v in conditions.items())
+        ]
+
+
+class FakeChannels(_Repo):
+    name = "channels"
+
+    def add(self, channel: Channel) -> None:
+        self._add(channel)
+
+    def get(self, channel_id: int) -> Channel | None:
+        found: Channel | None = self._get(channel_id)
+        return found
+
+    def get_many(self, channel_ids: Collection[int]) -> dict[int, Channel]:
+        return {i: c for i in channel_ids if (c := self.get(i)) is not None}
+
+    def find(self, platform: str, name: str) -> Channel | None:
+        found = self._where(platform=platform, name=name)
+        return found[0] if found else None
+
+
+class FakeCustomers(_Repo):
+    name = "customers"
+
+    def add_many(self, customers: Sequence[Customer]) -> None:
+        for customer in customers:
+            self._add(customer)
+
+    def get(self, customer_id: int) -> Customer | None:
+        found: Customer | None = self._get(customer_id)
+        return found
+
+
+class FakeIdentities(_Repo):
+    name = "identities"
+
+    def find_many(self, platform: str, external_ids: Collection[str]) -> dict[str, Identity]:
+        wanted = set(external_ids)
+        return {i.external_id: i for i in self._where(platform=platform) if i.external_id in wanted}
+
+    def add_many(self, identities: Sequence[Identity]) -> None:
+        for identity in identities:
+            assert identity.customer_id in self.state.table("customers")
+            assert not self.find_many(identity.platform, [identity.external_id]), "unique key"
+            self._add(identity)
+
+    def update_many(self, identities: Sequence[Identity]) -> None:
+        for identity in identities:
+            self._put(identity)
+
+
+class FakeConversations(_Repo):
+    name = "conversations"
+
+    def get(self, conversation_id: int, *, for_update: bool = False) -> Conversation | None:
+        found: Conversation | None = self._get(conversation_id)
+        if found is not None:
+            found.tags = list(self.state.tags.get(conversation_id, []))
+        return found
+
+    def get_many(self, conversation_ids: Collection[int]) -> dict[int, Conversation]:
+        found = {i: self._get(i) for i in conversation_ids}
+        return {i: c for i, c in found.items() if c is not None}
+
+    def latest_by_thread_keys(
+        self, channel_id: int, thread_keys: Collection[str]
+    ) -> dict[str, Conversation]:
+        found: dict[str, Conversation] = {}
+        for conversation in sorted(self._where(channel_id=channel_id), key=lambda c: c.id):
+            if conversation.thread_key in thread_keys:
+                found[conversation.thread_key] = conversation
+        return found
+
+    def add_many(self, conversations: Sequence[Conversation]) -> None:
+        for conversation in conversations:
+            self._add(conversation)
+            self.state.tags[conversation.id or -1] = list(conversation.tags)
+
+    def update_many(self, conversations: Sequence[Conversation]) -> None:
+        for conversation in conversations:
+            kept = self.state.tags.get(conversation.id or -1, [])
+            stored = copy.deepcopy(conversation)
+            stored.tags = []
+            self._put(stored)
+            self.state.tags[conversation.id or -1] = kept
+
+    def set_tags(self, conversation_id: int, tags: Sequence[str]) -> None:
+        self.state.tags[conversation_id] = list(tags)
+
+    def due_snoozes(self, now: datetime, limit: int) -> list[Conversation]:
+        due = [
+            c
+            for c in self._where(status=Status.SNOOZED)
+            if c.snoozed_until is not None and c.snoozed_until <= now
+        ]
+        return sorted(due, key=lambda c: c.snoozed_until)[:limit]
+
+
+class FakeMessages(_Repo):
+    name = "messages"
+
+    def find_many(self, channel_id: int, external_ids: Collection[str]) -> dict[str, Message]:
+        wanted = set(external_ids)
+        return {
+            m.external_id: m
+            for m in self._where(channel_id=channel_id)
+            if m.external_id is not None and m.external_id in wanted
+        }
+
+    def add_many(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            assert message.conversation_id in self.state.table("conversations")
+            if message.external_id is not None:
+                assert not self.find_many(message.channel_id, [message.external_id]), "unique key"
+            self._add(message)
+
+    def get(self, message_id: int) -> Message | None:
+        found: Message | None = self._get(message_id)
+        return found
+
+
+class FakeRawEvents(_Repo):
+    name = "raw_events"
+
+    def add_many(self, raw_events: Sequence[RawEvent]) -> None:
+        for raw in raw_events:
+            self._add(raw)
+
+
+class FakeAgents(_Repo):
+    name = "agents"
+
+    def add(self, agent: Agent) -> None:
+        self._add(agent)
+
+    def get(self, agent_id: int) -> Agent | None:
+        found: Agent | None = self._get(agent_id)
+        return found
+
+    def find(self, username: str) -> Agent | None:
+        found = self._where(username=username)
+        return found[0] if found else None
+
+    def update(self, agent: Agent) -> None:
+        self._put(agent)
+
+
+class FakeTeams(_Repo):
+    name = "teams"
+
+    def add(self, team: Team) -> None:
+        self._add(team)
+
+    def get(self, team_id: int) -> Team | None:
+        found: Team | None = self._get(team_id)
+        return found
+
+    def find(self, name: str) -> Team | None:
+        found = self._where(name=name)
+        return found[0] if found else None
+
+
+class FakeTokens(_Repo):
+    name = "tokens"
+
+    def add(self, token: ApiToken) -> None:
+        self._add(token)
+
+    def get(self, token_id: int) -> ApiToken | None:
+        found: ApiToken | None = self._get(token_id)
+        return found
+
+    def find_by_hash(self, token_hash: str) -> ApiToken | None:
+        found = self._where(token_hash=token_hash)
+        return found[0] if found else None
+
+    def update(self, token: ApiToken) -> None:
+        self._put(token)
+
+
+class FakeOutbox(_Repo):
+    name = "outbox"
+
+    def add(self, item: OutboxItem) -> None:
+        assert self.find_by_key(item.idempotency_key) is None, "unique key"
+        self._add(item)
+
+    def find_by_key(self, idempotency_key: str) -> OutboxItem | None:
+        found = self._where(idempotency_key=idempotency_key)
+        return found[0] if found else None
+
+
+class FakeEventLog:
+    def __init__(self, pending: list[Event]) -> None:
+        self.pending = pending
+
+    def append(self, events: Sequence[Event]) -> None:
+        self.pending.extend(events)
+
+
+class FakeUnitOfWork:
+    """Works on a private copy of the store; commit publishes it, anything else discards it."""
+
+    def __init__(self, store: Store, *, read_only: bool = False) -> None:
+        self.store = store
+        self.read_only = read_only
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        self.work = copy.deepcopy(self.store)
+        self.pending: list[Event] = []
+        self.channels = FakeChannels(self.work)
+        self.customers = FakeCustomers(self.work)
+        self.identities = FakeIdentities(self.work)
+        self.conversations = FakeConversations(self.work)
+        self.messages = FakeMessages(self.work)
+        self.raw_events = FakeRawEvents(self.work)
+        self.agents = FakeAgents(self.work)
+        self.teams = FakeTeams(self.work)
+        self.tokens = FakeTokens(self.work)
+        self.outbox = FakeOutbox(self.work)
+        self.events = FakeEventLog(self.pending)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.work = Store()
+
+    def commit(self) -> None:
+        assert not self.read_only, "a read-only unit committed"
+        self.work.events.extend(self.pending)
+        self.store.tables = self.work.tables
+        self.store.tags = self.work.tags
+        self.store.events = self.work.events
+        self.store.next_id = self.work.next_id
+        self.work = copy.deepcopy(self.store)
+        self.committed = True
+
+    def rollback(self) -> None:
+        self.work = copy.deepcopy(self.store)
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self) -> None:
+        self.store = Store()
+
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store, read_only=read_only)
+
+    def all(self, table: str) -> list[Any]:
+        return [copy.deepcopy(v) for _, v in sorted(self.store.table(table).items())]
+
+    def event_names(self) -> list[str]:
+        return [e.name for e in self.store.events]
+
+
+def first(items: Sequence[T]) -> T:
+    assert items, "expected at least one item"
+    return items[0]
