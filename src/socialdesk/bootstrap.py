@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from socialdesk.adapters.clock import SystemClock
 from socialdesk.adapters.db.engine import make_engine
-from socialdesk.adapters.db.migrate import upgrade
+from socialdesk.adapters.db.migrate import current_revision, head_revision, upgrade
 from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from socialdesk.adapters.passwords import Argon2PasswordHasher
 from socialdesk.config import Settings
@@ -31,6 +31,11 @@ class Desk:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """(the database's schema revision, the revision this code expects); raises when the
+        database cannot be reached."""
+        return current_revision(self.engine), head_revision(self.engine)
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Desk:

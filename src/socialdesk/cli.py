@@ -10,6 +10,7 @@ import json
 import secrets
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,7 @@ from socialdesk.services.channels import create_channel, ensure_channels
 from socialdesk.services.demo import load_demo
 from socialdesk.services.importing import ImportReport, import_messages
 from socialdesk.web.api.schemas import MessageIn
+from socialdesk.web.errors import describe_validation_error
 
 app = typer.Typer(
     help="socialdesk: one queue for every mention, comment, DM, e-mail, chat and call.",
@@ -56,15 +58,20 @@ app.add_typer(team_app, name="team")
 app.add_typer(token_app, name="token")
 
 err = Console(stderr=True)
-out = Console()
 
 
-def _desk() -> Desk:
-    return bootstrap(Settings())
+@contextmanager
+def _desk() -> Iterator[Desk]:
+    """The configured desk, schema up to date; its connections are closed afterwards."""
+    desk = bootstrap(Settings())
+    try:
+        yield desk
+    finally:
+        desk.close()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    print(f"error: {message}", file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -72,7 +79,7 @@ def main() -> None:
     try:
         app()
     except DomainError as exc:
-        err.print(f"error: {exc.message}", highlight=False, markup=False)
+        print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -85,7 +92,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Serve the REST API (and, with SQLite, run background jobs in the same process)."""
-    _serve(_desk(), host, port)
+    with _desk() as desk:
+        _serve(desk, host, port)
 
 
 def _serve(desk: Desk, host: str, port: int) -> None:
@@ -108,23 +116,23 @@ def worker(
     from socialdesk.logs import configure_logging
     from socialdesk.worker import run_forever, run_once
 
-    desk = _desk()
-    configure_logging(desk.settings.log_level)
-    if once:
-        out.print(json.dumps(run_once(desk)))
-        return
-    stop = threading.Event()
-    try:
-        run_forever(desk, stop)
-    except KeyboardInterrupt:
-        stop.set()
+    with _desk() as desk:
+        configure_logging(desk.settings.log_level)
+        if once:
+            print(json.dumps(run_once(desk)))
+            return
+        stop = threading.Event()
+        try:
+            run_forever(desk, stop)
+        except KeyboardInterrupt:
+            stop.set()
 
 
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (every other command does this too)."""
-    desk = _desk()
-    out.print(f"schema up to date at {desk.engine.url.render_as_string(hide_password=True)}")
+    with _desk() as desk:
+        print(f"schema up to date at {desk.engine.url.render_as_string(hide_password=True)}")
 
 
 @app.command()
@@ -136,46 +144,46 @@ def demo(
     ] = True,
 ) -> None:
     """Load the demo desk (once) into the configured database, print a login and serve it."""
-    desk = _desk()
-    now = desk.clock.now()
-    with desk.uow(read_only=True) as uow:
-        admin = uow.agents.find("admin")
-    if admin is None:
-        out.print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
-        summary = load_demo(desk.uow, desk.hasher, desk.policy, now)
-        out.print(
-            f"Loaded {summary.conversations} conversations, {summary.messages} messages on "
-            f"{summary.channels} channels, {summary.agents} agents."
-        )
-        agent_service.create_agent(
+    with _desk() as desk:
+        now = desk.clock.now()
+        with desk.uow(read_only=True) as uow:
+            admin = uow.agents.find("admin")
+        if admin is None:
+            print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
+            summary = load_demo(desk.uow, desk.hasher, desk.policy, now)
+            print(
+                f"Loaded {summary.conversations} conversations, {summary.messages} messages on "
+                f"{summary.channels} channels, {summary.agents} agents."
+            )
+            agent_service.create_agent(
+                desk.uow(),
+                desk.hasher,
+                username="admin",
+                role=Role.ADMIN,
+                password=None,
+                display_name="Demo Admin",
+                email=None,
+                team_names=[],
+                now=now,
+                actor_id=None,
+            )
+        password = secrets.token_urlsafe(12)
+        agent_service.set_password(desk.uow(), desk.hasher, "admin", password)
+        token, _ = agent_service.create_token(
             desk.uow(),
-            desk.hasher,
             username="admin",
-            role=Role.ADMIN,
-            password=None,
-            display_name="Demo Admin",
-            email=None,
-            team_names=[],
+            name="demo",
             now=now,
+            expires_in=timedelta(days=1),
             actor_id=None,
         )
-    password = secrets.token_urlsafe(12)
-    agent_service.set_password(desk.uow(), desk.hasher, "admin", password)
-    token, _ = agent_service.create_token(
-        desk.uow(),
-        username="admin",
-        name="demo",
-        now=now,
-        expires_in=timedelta(days=1),
-        actor_id=None,
-    )
-    url = f"http://{host}:{port}/"
-    print(f"\nsocialdesk demo at {url}")
-    print(f"  login     admin / {password}")
-    print(f"  API token {token}")
-    print(f'  try       curl -H "Authorization: Bearer {token}" {url}api/v1/conversations\n')
-    if serve_after:
-        _serve(desk, host, port)
+        url = f"http://{host}:{port}/"
+        print(f"\nsocialdesk demo at {url}")
+        print(f"  login     admin / {password}")
+        print(f"  API token {token}")
+        print(f'  try       curl -H "Authorization: Bearer {token}" {url}api/v1/conversations\n')
+        if serve_after:
+            _serve(desk, host, port)
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -199,33 +207,32 @@ def import_(
     ],
 ) -> None:
     """Import history; importing the same file again adds nothing."""
-    desk = _desk()
-    report = ImportReport()
-    messages: Iterator[NormalisedMessage]
-    total: int
-    if format_ is ImportFormat.twcs:
-        messages, total = _read_twcs(desk, file, report)
-    else:
-        messages, total = _read_jsonl(desk, file, report)
-    with _progress() as progress:
-        task = progress.add_task("importing", total=total)
-        import_messages(
-            desk.uow,
-            messages,
-            clock=desk.clock,
-            policy=desk.policy,
-            source=f"import:{format_.value}",
-            report=report,
-            on_batch=lambda n: progress.advance(task, n),
-        )
-    out.print(
+    with _desk() as desk:
+        report = ImportReport()
+        messages: Iterator[NormalisedMessage]
+        total: int
+        if format_ is ImportFormat.twcs:
+            messages, total = _read_twcs(desk, file, report)
+        else:
+            messages, total = _read_jsonl(desk, file, report)
+        with _progress() as progress:
+            task = progress.add_task("importing", total=total)
+            import_messages(
+                desk.uow,
+                messages,
+                clock=desk.clock,
+                policy=desk.policy,
+                source=f"import:{format_.value}",
+                report=report,
+                on_batch=lambda n: progress.advance(task, n),
+            )
+    print(
         f"rows {report.rows:,}  messages {report.messages:,}  conversations "
         f"{report.conversations:,}  customers {report.customers:,}  already imported "
-        f"{report.duplicates:,}  skipped {report.skipped_total:,}",
-        highlight=False,
+        f"{report.duplicates:,}  skipped {report.skipped_total:,}"
     )
     for reason, count in report.skipped.most_common():
-        out.print(f"  skipped {count:,}: {reason}", highlight=False)
+        print(f"  skipped {count:,}: {reason}")
 
 
 def _progress() -> Progress:
@@ -275,11 +282,10 @@ def _read_jsonl(
             try:
                 message = MessageIn.model_validate_json(line).to_domain()
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "line"
-                report.skipped[f"invalid message ({where}: {first['msg']})"] += 1
+                problem = describe_validation_error(exc.errors()[0])
+                report.skipped[f"invalid message ({problem})"] += 1
                 if report.skipped_total <= 5:
-                    err.print(f"line {number}: {where}: {first['msg']}", highlight=False)
+                    print(f"line {number}: {problem}", file=sys.stderr)
                 continue
             if message.channel_id not in known:
                 report.skipped[f"channel {message.channel_id} does not exist"] += 1
@@ -311,21 +317,20 @@ def channel_add(
     ] = None,
 ) -> None:
     """Connect a channel. Prints the new channel's id alone on the last line."""
-    desk = _desk()
-    channel = create_channel(
-        desk.uow(), None, platform, name, _settings_pairs(setting or []), desk.clock.now()
-    )
-    out.print(f"channel {channel.platform} {channel.name!r} created", highlight=False)
-    print(channel.id)
+    with _desk() as desk:
+        channel = create_channel(
+            desk.uow(), None, platform, name, _settings_pairs(setting or []), desk.clock.now()
+        )
+        print(f"channel {channel.platform} {channel.name!r} created")
+        print(channel.id)
 
 
 @channel_app.command("list")
 def channel_list() -> None:
     """Connected channels (credentials masked)."""
-    desk = _desk()
-    with desk.engine.connect() as conn:
+    with _desk() as desk, desk.engine.connect() as conn:
         for c in list_channels(conn):
-            out.print(f"{c.id}\t{c.platform}\t{c.name}\t{json.dumps(c.settings)}", highlight=False)
+            print(f"{c.id}\t{c.platform}\t{c.name}\t{json.dumps(c.settings)}")
 
 
 @user_app.command("add")
@@ -340,42 +345,39 @@ def user_add(
     team: Annotated[list[str] | None, typer.Option(help="team name; repeat for several")] = None,
 ) -> None:
     """Add a user."""
-    desk = _desk()
-    agent = agent_service.create_agent(
-        desk.uow(),
-        desk.hasher,
-        username=username,
-        role=role,
-        password=password,
-        display_name=display_name,
-        email=email,
-        team_names=team or [],
-        now=desk.clock.now(),
-        actor_id=None,
-    )
-    out.print(f"user {agent.username} ({agent.role.value}) created", highlight=False)
-    print(agent.id)
+    with _desk() as desk:
+        agent = agent_service.create_agent(
+            desk.uow(),
+            desk.hasher,
+            username=username,
+            role=role,
+            password=password,
+            display_name=display_name,
+            email=email,
+            team_names=team or [],
+            now=desk.clock.now(),
+            actor_id=None,
+        )
+        print(f"user {agent.username} ({agent.role.value}) created")
+        print(agent.id)
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Users with their roles and teams."""
-    desk = _desk()
-    with desk.engine.connect() as conn:
+    with _desk() as desk, desk.engine.connect() as conn:
         for u in list_users(conn):
             state = "" if u.active else "\t(deactivated)"
-            out.print(
-                f"{u.id}\t{u.username}\t{u.role}\t{','.join(u.teams)}{state}", highlight=False
-            )
+            print(f"{u.id}\t{u.username}\t{u.role}\t{','.join(u.teams)}{state}")
 
 
 @team_app.command("add")
 def team_add(name: Annotated[str, typer.Argument(help="team name")]) -> None:
     """Add a team."""
-    desk = _desk()
-    team = agent_service.create_team(desk.uow(), name, desk.clock.now(), None)
-    out.print(f"team {team.name!r} created", highlight=False)
-    print(team.id)
+    with _desk() as desk:
+        team = agent_service.create_team(desk.uow(), name, desk.clock.now(), None)
+        print(f"team {team.name!r} created")
+        print(team.id)
 
 
 @token_app.command("create")
@@ -387,25 +389,25 @@ def token_create(
     ] = None,
 ) -> None:
     """Create an API token. Prints the token alone on the last line; it is not shown again."""
-    desk = _desk()
-    token, record = agent_service.create_token(
-        desk.uow(),
-        username=user,
-        name=name,
-        now=desk.clock.now(),
-        expires_in=timedelta(days=expires_days) if expires_days else None,
-        actor_id=None,
-    )
-    out.print(f"token {record.id} ({record.name}) for {user}; store it now:", highlight=False)
-    print(token)
+    with _desk() as desk:
+        token, record = agent_service.create_token(
+            desk.uow(),
+            username=user,
+            name=name,
+            now=desk.clock.now(),
+            expires_in=timedelta(days=expires_days) if expires_days else None,
+            actor_id=None,
+        )
+        print(f"token {record.id} ({record.name}) for {user}; store it now:")
+        print(token)
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]) -> None:
     """Revoke a token at once."""
-    desk = _desk()
-    agent_service.revoke_token(desk.uow(), None, token_id, desk.clock.now())
-    out.print(f"token {token_id} revoked", highlight=False)
+    with _desk() as desk:
+        agent_service.revoke_token(desk.uow(), None, token_id, desk.clock.now())
+        print(f"token {token_id} revoked")
 
 
 if __name__ == "__main__":

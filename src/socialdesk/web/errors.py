@@ -8,6 +8,7 @@ errors list each wrong field in `errors` (with its location), and batch errors n
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -92,9 +93,16 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     msg = str(error.get("msg", "is not valid"))
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def describe_validation_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as 'where: what', the way people read it ('text: is too long')."""
+    loc = tuple(error.get("loc", ()))
+    message = _message(error)
+    return f"{_location(loc)}: {message}" if loc else message
 
 
 def _batch_index(loc: tuple[Any, ...]) -> int | None:
@@ -136,8 +144,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         (i for i in (_batch_index(tuple(e.get("loc", ()))) for e in errors) if i is not None),
         None,
     )
-    first = listed[0] if listed else {"location": "body", "message": "is not valid"}
-    detail = f"{first['location']}: {first['message']}"
+    detail = describe_validation_error(errors[0]) if errors else "the body is not valid"
     if index is not None:
         detail = f"item {index} is not valid, so no message of the batch was stored: {detail}"
     elif len(listed) > 1:

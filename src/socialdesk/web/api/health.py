@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from socialdesk.adapters.db.migrate import alembic_config
 from socialdesk.web.deps import DeskDep, MetricsDep
 
 router = APIRouter(tags=["operations"])
@@ -23,10 +20,8 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(desk: DeskDep) -> JSONResponse:
     """The database answers and its schema is at the version this code expects."""
-    head = ScriptDirectory.from_config(alembic_config(desk.engine)).get_current_head()
     try:
-        with desk.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+        current, head = desk.schema_revisions()
     except Exception as exc:
         return JSONResponse(
             {"status": "unavailable", "reason": type(exc).__name__}, status_code=503

@@ -359,9 +359,11 @@ SQLITE_SEARCH = [
         INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text); END""",
 ]
+# '<' and '>' become spaces first: PostgreSQL's parser would drop "<b>word</b>" as markup, while
+# FTS5 (and a person searching a post that quotes HTML) sees the words.
 POSTGRES_SEARCH = [
     """ALTER TABLE messages ADD COLUMN search tsvector
-        GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED""",
+        GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '<>', '  '))) STORED""",
     "CREATE INDEX ix_messages_search ON messages USING gin (search)",
 ]
 

@@ -1,0 +1,83 @@
+"""A desk served by uvicorn on 127.0.0.1 (per test, per database engine) and users to call it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import pytest
+
+from socialdesk.bootstrap import Desk
+from socialdesk.domain.agents import Role
+from socialdesk.services.agents import create_agent, create_token
+from socialdesk.web.app import create_app
+from tests import factories as f
+from tests.fakes import FakePasswordHasher
+from tests.support.server import live_server
+from tests.support.snapshot import snapshot
+
+
+@dataclass
+class Api:
+    """The server's base URL, a client, and a token per role."""
+
+    url: str
+    desk: Desk
+    client: httpx2.Client
+    tokens: dict[str, str]
+    channel_id: int
+
+    def request(
+        self, method: str, path: str, *, as_: str | None = "admin", **kw: Any
+    ) -> httpx2.Response:
+        headers = dict(kw.pop("headers", {}))
+        if as_ is not None:
+            headers.setdefault("Authorization", f"Bearer {self.tokens[as_]}")
+        return self.client.request(method, path, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx2.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx2.Response:
+        return self.request("POST", path, **kw)
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        return snapshot(self.desk.engine)
+
+
+@pytest.fixture
+def api(desk: Desk) -> Iterator[Api]:
+    tokens: dict[str, str] = {}
+    for role in Role:
+        create_agent(
+            desk.uow(),
+            FakePasswordHasher(),
+            username=role.value,
+            role=role,
+            password=None,
+            display_name=f"The {role.value}",
+            email=None,
+            team_names=[],
+            now=desk.clock.now(),
+            actor_id=None,
+        )
+        token, _ = create_token(
+            desk.uow(),
+            username=role.value,
+            name="test",
+            now=desk.clock.now(),
+            expires_in=None,
+            actor_id=None,
+        )
+        tokens[role.value] = token
+    channel_id = f.channel(desk.uow, "x", "@brand", desk.clock.now())
+    with (
+        live_server(create_app(desk, run_worker=False)) as url,
+        httpx2.Client(base_url=url, timeout=30) as client,
+    ):
+        api = Api(url, desk, client, tokens, channel_id)
+        for name in tokens:  # first use stamps last_used_at; later requests write nothing
+            assert api.get("/api/v1/me", as_=name).status_code == 200
+        yield api

@@ -1,0 +1,172 @@
+"""The queue on real databases: every sort pages through exactly once, in order, in few queries."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, update
+
+from socialdesk.adapters.db import tables as t
+from socialdesk.bootstrap import Desk
+from socialdesk.domain.conversations import Status
+from socialdesk.domain.messages import MessageKind
+from socialdesk.queries.conversation_view import get_conversation_view
+from socialdesk.queries.inbox import InboxFilter, Sort, list_inbox
+from socialdesk.services import conversations as actions
+from socialdesk.services.intake import ingest
+from tests import factories as f
+from tests.factories import T0
+
+
+@contextmanager
+def count_queries(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        if not args[2].startswith("BEGIN"):  # SQLite's explicit BEGIN is not a query
+            statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def seeded(desk: Desk) -> Desk:
+    """43 conversations on two channels with ties in every sort key and some empty keys."""
+    rng = random.Random(3)
+    x = f.channel(desk.uow, "x", "@brand")
+    mail = f.channel(desk.uow, "email", "help@brand.example")
+    items = []
+    for i in range(43):
+        on_mail = i % 3 == 0
+        items.append(
+            f.inbound(
+                mail if on_mail else x,
+                f"m{i}",
+                f"order {i} is {'late' if i % 2 else 'broken'}",
+                author=f"u{i}",
+                kind=MessageKind.EMAIL if on_mail else MessageKind.POST,
+                at=T0 + timedelta(minutes=rng.randint(0, 9)),
+            )
+        )
+    outcomes = ingest(desk.uow, items, now=T0, policy=desk.policy, source="test").outcomes
+    agent = f.agent(desk.uow)
+    with desk.engine.begin() as conn:
+        for o in outcomes:
+            conn.execute(
+                update(t.conversations)
+                .where(t.conversations.c.id == o.conversation_id)
+                .values(
+                    priority=rng.choice([0, 10, 50, 90]),
+                    sentiment=rng.choice(["negative", "neutral", None]),
+                )
+            )
+    later = T0 + timedelta(minutes=10)
+    for o in outcomes[:12]:  # answered: waiting_since and sla_due_at become empty
+        actions.reply(desk.uow(), agent, o.conversation_id, actions.ReplyDraft("hi"), later)
+    for o in outcomes[12:15]:
+        draft = actions.ReplyDraft("hi", status_after=Status.OPEN)
+        actions.reply(desk.uow(), agent, o.conversation_id, draft, later)
+    for o in outcomes[15:20]:
+        actions.retag(desk.uow(), agent, o.conversation_id, ["vip"], [], T0)
+    return desk
+
+
+def all_rows(desk: Desk, statuses: tuple[str, ...]) -> list[Any]:
+    with desk.engine.connect() as conn:
+        rows = conn.execute(t.conversations.select()).all()
+    return [r for r in rows if not statuses or r.status in statuses]
+
+
+def expected(rows: list[Any], sort: Sort) -> list[int]:
+    far = T0 + timedelta(days=10_000)
+    if sort is Sort.PRIORITY:
+        return [r.id for r in sorted(rows, key=lambda r: (-r.priority, r.id))]
+    if sort is Sort.AGE:
+        return [
+            r.id
+            for r in sorted(
+                rows, key=lambda r: (r.waiting_since is None, r.waiting_since or far, r.id)
+            )
+        ]
+    if sort is Sort.SLA_DUE:
+        return [
+            r.id
+            for r in sorted(rows, key=lambda r: (r.sla_due_at is None, r.sla_due_at or far, r.id))
+        ]
+    with_time = sorted(
+        (r for r in rows if r.last_message_at is not None),
+        key=lambda r: (r.last_message_at, r.id),
+        reverse=True,
+    )
+    return [r.id for r in with_time] + sorted(
+        (r.id for r in rows if r.last_message_at is None), reverse=True
+    )
+
+
+def walk(desk: Desk, f_: InboxFilter, sort: Sort, limit: int) -> tuple[list[int], int]:
+    ids: list[int] = []
+    cursor = None
+    worst = 0
+    while True:
+        with desk.engine.connect() as conn, count_queries(desk.engine) as queries:
+            page = list_inbox(conn, f_, sort=sort, cursor=cursor, limit=limit)
+        worst = max(worst, len(queries))
+        ids += [c.id for c in page.items]
+        if page.next_cursor is None:
+            return ids, worst
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+@pytest.mark.parametrize("statuses", [("open",), ("open", "pending"), ()])
+def test_every_sort_pages_through_everything_once_in_order(
+    seeded: Desk, sort: Sort, statuses: tuple[str, ...]
+) -> None:
+    ids, worst = walk(seeded, InboxFilter(statuses=statuses), sort, limit=5)
+    assert ids == expected(all_rows(seeded, statuses), sort)
+    assert worst <= 4, "a page is at most 3 keyset scans and 1 tag query"
+
+
+def test_page_size_does_not_change_the_query_count(seeded: Desk) -> None:
+    counts = []
+    for limit in (1, 10, 100):
+        with seeded.engine.connect() as conn, count_queries(seeded.engine) as queries:
+            list_inbox(conn, InboxFilter(statuses=()), limit=limit)
+        counts.append(len(queries))
+    assert counts == [2, 2, 2]
+
+
+def test_filters(seeded: Desk) -> None:
+    def ids(**kw: Any) -> set[int]:
+        with seeded.engine.connect() as conn:
+            page = list_inbox(conn, InboxFilter(statuses=(), **kw), limit=100)
+        return {c.id for c in page.items}
+
+    rows = all_rows(seeded, ())
+    assert ids(platform="email") == {r.id for r in rows if r.platform == "email"}
+    assert ids(sentiment="negative") == {r.id for r in rows if r.sentiment == "negative"}
+    assert ids(priority_min=50, priority_max=89) == {r.id for r in rows if r.priority == 50}
+    assert len(ids(tag="vip")) == 5
+    assert ids(unassigned=True) == {r.id for r in rows if r.assignee_id is None}
+    assert ids(assignee_id=rows[0].assignee_id) == {r.id for r in rows if r.assignee_id}
+    assert len(ids(text="broken order")) == 22
+    assert len(ids(text="LATE")) == 21
+
+
+def test_conversation_view_costs_six_queries_however_long(seeded: Desk) -> None:
+    first = all_rows(seeded, ())[0]
+    with seeded.engine.connect() as conn, count_queries(seeded.engine) as queries:
+        view = get_conversation_view(conn, first.id)
+    assert view is not None
+    assert len(queries) == 6
+    assert [m.direction for m in view.messages] == ["inbound", "outbound"]
+    assert view.messages[1].delivery is not None
