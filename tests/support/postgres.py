@@ -73,7 +73,9 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster(bindir: Path) -> Cluster:
+def start_cluster(bindir: Path, *, durable: bool = False) -> Cluster:
+    """Start a cluster; `durable` keeps PostgreSQL's fsync and synchronous commit on (benchmarks
+    measure the engine as deployed; tests switch both off for speed)."""
     root = Path(tempfile.mkdtemp(prefix="socialdesk-pg-"))
     as_postgres = os.geteuid() == 0
     if as_postgres:
@@ -91,10 +93,9 @@ def start_cluster(bindir: Path) -> Cluster:
         "UTF8",
         "--locale=C",
     )
-    options = (
-        f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     cluster._run(
         str(bindir / "pg_ctl"),
         "-D",

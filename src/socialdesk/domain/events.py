@@ -21,7 +21,7 @@ nobody for the system) and when.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -37,9 +37,18 @@ class Event:
     name: ClassVar[str] = "event"
 
     def payload(self) -> dict[str, Any]:
-        """The event's own facts, without the envelope fields."""
-        data = asdict(self)
-        return {f.name: _jsonable(data[f.name]) for f in fields(self) if f.name not in _ENVELOPE}
+        """The event's own facts, without the envelope fields (values are flat: no deep copy)."""
+        return {name: _jsonable(getattr(self, name)) for name in _own_fields(type(self))}
+
+
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _own_fields(kind: type[Event]) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name not in _ENVELOPE)
+    return found
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,7 +6,7 @@ payload into before intake. A `Message` is what the desk stores: unique on (chan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -69,6 +69,9 @@ class Author:
     email: str | None = None
 
 
+_AUTHOR_FIELDS = tuple(f.name for f in fields(Author))
+
+
 @dataclass(frozen=True, slots=True)
 class NormalisedMessage:
     """One message from any source, in the desk's terms.
@@ -119,7 +122,9 @@ class NormalisedMessage:
         for name in ("author", "recipient"):
             party = getattr(self, name)
             if party is not None:
-                record[name] = {k: v for k, v in asdict(party).items() if v is not None}
+                record[name] = {
+                    k: v for k in _AUTHOR_FIELDS if (v := getattr(party, k)) is not None
+                }
         optional = {
             "visibility": self.visibility.value if self.visibility else None,
             "in_reply_to": self.in_reply_to,

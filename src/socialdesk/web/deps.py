@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,13 +14,16 @@ from socialdesk.domain.errors import Forbidden, Unauthorized
 from socialdesk.services.agents import authenticate_token
 from socialdesk.web.middleware import Metrics
 
+# Dependencies that only read request state are `async def`: FastAPI runs a plain `def`
+# dependency in the thread pool, and each such hop costs more than the work itself.
 
-def get_desk(request: Request) -> Desk:
+
+async def get_desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -54,10 +57,10 @@ def get_current_agent(request: Request, desk: DeskDep) -> Agent:
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
 
 
-def require(role: Role) -> Callable[[Agent], Agent]:
+def require(role: Role) -> Callable[[Agent], Awaitable[Agent]]:
     """A dependency that lets through agents whose role is at least `role`."""
 
-    def check(agent: CurrentAgent) -> Agent:
+    async def check(agent: CurrentAgent) -> Agent:
         if not agent.role.allows(role):
             raise Forbidden(f"this needs the {role.value} role; you are {agent.role.value}")
         return agent

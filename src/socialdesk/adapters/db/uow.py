@@ -7,6 +7,7 @@ serialisation failure) and an SQLite lock that outlasted the busy timeout surfac
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +19,7 @@ from socialdesk.adapters.db import repositories as r
 from socialdesk.adapters.db.engine import SQLITE_BEGIN, is_sqlite
 from socialdesk.services.ports import RetryableConflict
 
+LOCK_TIMEOUT = 30.0
 # unique_violation, serialization_failure, deadlock_detected
 RETRYABLE_SQLSTATES = {"23505", "40001", "40P01"}
 
@@ -35,14 +37,30 @@ class SqlAlchemyUnitOfWork:
     outbox: r.OutboxRepository
     events: r.EventLog
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        write_lock: threading.Lock | None = None,
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
+        self._write_lock = None if read_only else write_lock
+        self._holding = False
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
     def __enter__(self) -> Self:
-        conn = self.engine.connect()
+        if self._write_lock is not None:
+            if not self._write_lock.acquire(timeout=LOCK_TIMEOUT):
+                raise RetryableConflict(f"no write turn within {LOCK_TIMEOUT} s")
+            self._holding = True
+        try:
+            conn = self.engine.connect()
+        except BaseException:
+            self._release()
+            raise
         if is_sqlite(self.engine) and not self.read_only:
             conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         self._conn = conn
@@ -73,6 +91,7 @@ class SqlAlchemyUnitOfWork:
             if self._conn is not None:
                 self._conn.close()
             self._conn = self._tx = None
+            self._release()
         if isinstance(exc, DBAPIError) and _retryable(exc):
             raise RetryableConflict(str(exc.orig)) from exc
 
@@ -91,6 +110,11 @@ class SqlAlchemyUnitOfWork:
         assert self._tx is not None
         self._tx.rollback()
 
+    def _release(self) -> None:
+        if self._holding and self._write_lock is not None:
+            self._holding = False
+            self._write_lock.release()
+
 
 def _retryable(exc: DBAPIError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None)
@@ -100,8 +124,18 @@ def _retryable(exc: DBAPIError) -> bool:
 
 
 class SqlAlchemyUnitOfWorkFactory:
+    """Units on one engine. On SQLite, writers of this process take turns on a lock first.
+
+    SQLite admits one writer at a time; a writer that finds the database locked sleeps in
+    growing steps (up to 100 ms) before trying again, which turns a short queue into a long tail.
+    Queueing on a process-wide lock hands the turn over at once instead. Writers in other
+    processes (an import next to the server) still meet SQLite's busy timeout. A thread must not
+    open a write unit while it holds another.
+    """
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._write_lock = threading.Lock() if is_sqlite(engine) else None
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, read_only=read_only)
+        return SqlAlchemyUnitOfWork(self.engine, read_only=read_only, write_lock=self._write_lock)
