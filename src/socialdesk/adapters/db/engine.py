@@ -31,7 +31,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, sqlite_synchronous)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    # Batches go in as psycopg's pipelined executemany of one short prepared INSERT; folding
+    # them into multi-row INSERT texts makes psycopg re-parse thousands of placeholders each time.
+    engine.dialect.use_insertmanyvalues_wo_returning = False
+    return engine
 
 
 def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:

@@ -364,7 +364,7 @@ SQLITE_SEARCH = [
 POSTGRES_SEARCH = [
     """ALTER TABLE messages ADD COLUMN search tsvector
         GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '<>', '  '))) STORED""",
-    "CREATE INDEX ix_messages_search ON messages USING gin (search)",
+    "CREATE INDEX ix_messages_search ON messages USING gin (search) WITH (fastupdate = off)",
 ]
 
 
