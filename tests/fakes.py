@@ -259,9 +259,12 @@ class FakeTokens(_Repo):
         found: ApiToken | None = self._get(token_id)
         return found
 
-    def find_by_hash(self, token_hash: str) -> ApiToken | None:
+    def find_owner(self, token_hash: str) -> tuple[ApiToken, Agent] | None:
         found = self._where(token_hash=token_hash)
-        return found[0] if found else None
+        if not found:
+            return None
+        agent = copy.deepcopy(self.state.table("agents")[found[0].agent_id])
+        return found[0], agent
 
     def update(self, token: ApiToken) -> None:
         self._put(token)

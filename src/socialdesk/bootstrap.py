@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from socialdesk.adapters.clock import SystemClock
-from socialdesk.adapters.db.engine import make_engine
+from socialdesk.adapters.db.engine import make_engine, refresh_statistics
 from socialdesk.adapters.db.migrate import current_revision, head_revision, upgrade
 from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from socialdesk.adapters.passwords import Argon2PasswordHasher
@@ -31,6 +31,10 @@ class Desk:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the data as it is now; run after bulk loads."""
+        refresh_statistics(self.engine)
 
     def schema_revisions(self) -> tuple[str | None, str | None]:
         """(the database's schema revision, the revision this code expects); raises when the

@@ -90,20 +90,43 @@ def main() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="web processes (PostgreSQL only; SQLite runs in one process)"
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the REST API (and, with SQLite, run background jobs in the same process)."""
+    """Serve the REST API (and, unless disabled, run background jobs in the same process)."""
     with _desk() as desk:
-        _serve(desk, host, port)
+        if workers > 1 and desk.engine.dialect.name == "sqlite":
+            raise _fail(
+                "SQLite takes one writer at a time, so the desk runs in one process on it; "
+                "use PostgreSQL (SOCIALDESK_DATABASE_URL=postgresql://…) for several workers",
+                2,
+            )
+        _serve(desk, host, port, workers)
 
 
-def _serve(desk: Desk, host: str, port: int) -> None:
+def _serve(desk: Desk, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from socialdesk.logs import configure_logging
     from socialdesk.web.app import create_app
 
     configure_logging(desk.settings.log_level)
-    uvicorn.run(create_app(desk), host=host, port=port, log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(desk), host=host, port=port, log_level="warning", access_log=False)
+        return
+    uvicorn.run(
+        "socialdesk.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
@@ -151,6 +174,7 @@ def demo(
         if admin is None:
             print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
             summary = load_demo(desk.uow, desk.hasher, desk.policy, now)
+            desk.refresh_statistics()
             print(
                 f"Loaded {summary.conversations} conversations, {summary.messages} messages on "
                 f"{summary.channels} channels, {summary.agents} agents."
@@ -226,6 +250,8 @@ def import_(
                 report=report,
                 on_batch=lambda n: progress.advance(task, n),
             )
+        if report.messages:
+            desk.refresh_statistics()
     print(
         f"rows {report.rows:,}  messages {report.messages:,}  conversations "
         f"{report.conversations:,}  customers {report.customers:,}  already imported "

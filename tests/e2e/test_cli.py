@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx2
 from typer.testing import CliRunner
 
 from socialdesk.bootstrap import Desk
@@ -101,3 +106,70 @@ def test_help_explains_every_option() -> None:
     for option in ("--platform", "--name", "--setting"):
         assert option in result.output
     assert "credentials" in result.output
+
+
+def test_serve_runs_the_api_and_the_embedded_worker(
+    db_url: str, desk: Desk, tmp_path: Path
+) -> None:
+    """`socialdesk serve` on 127.0.0.1: the API answers, and snoozes wake without any request."""
+    channel_id = int(run(db_url, "channel", "add", "--platform", "x", "--name", "@b")[-1])
+    run(db_url, "user", "add", "ops", "--role", "admin")
+    token = run(db_url, "token", "create", "--user", "ops")[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "SOCIALDESK_DATABASE_URL": db_url,
+        "SOCIALDESK_WORKER_INTERVAL_SECONDS": "0.2",
+    }
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "socialdesk", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx2.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx2.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.1)
+        created = httpx2.post(
+            f"{base}/api/v1/messages",
+            headers=headers,
+            json={
+                "channel_id": channel_id,
+                "external_id": "1",
+                "text": "hi",
+                "author": {"external_id": "u1"},
+            },
+        )
+        assert created.status_code == 201
+        cid = created.json()["conversation_id"]
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        snoozed = httpx2.post(
+            f"{base}/api/v1/conversations/{cid}/snooze", headers=headers, json={"until": soon}
+        )
+        assert snoozed.json()["status"] == "snoozed"
+        deadline = time.monotonic() + 10
+        while (
+            httpx2.get(f"{base}/api/v1/conversations/{cid}", headers=headers).json()[
+                "conversation"
+            ]["status"]
+            != "open"
+        ):
+            assert time.monotonic() < deadline, "the snooze never woke"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -186,11 +186,11 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, token: str, now: datetime
     if not token.startswith(TOKEN_PREFIX):
         raise Unauthorized("the bearer token is not a socialdesk API token")
     with uow_factory(read_only=True) as uow:
-        record = uow.tokens.find_by_hash(hash_token(token))
-        if record is None or not record.usable(now):
-            raise Unauthorized("the API token is unknown, revoked or expired")
-        agent = uow.agents.get(record.agent_id)
-    if agent is None or not agent.active:
+        found = uow.tokens.find_owner(hash_token(token))
+    if found is None or not found[0].usable(now):
+        raise Unauthorized("the API token is unknown, revoked or expired")
+    record, agent = found
+    if not agent.active:
         raise Unauthorized("the API token's user is deactivated")
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         with uow_factory() as uow:

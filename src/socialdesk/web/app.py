@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from socialdesk import __version__
-from socialdesk.bootstrap import Desk
+from socialdesk.bootstrap import Desk, bootstrap
+from socialdesk.config import Settings
+from socialdesk.logs import configure_logging
 from socialdesk.web import errors
 from socialdesk.web.api import admin, conversations, health, messages
 from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
@@ -57,6 +59,14 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=desk.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the desk the environment configures: what each of several web processes
+    builds for itself (`socialdesk serve --workers N`); the schema was migrated by the parent."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(bootstrap(settings, migrate=False))
 
 
 def home() -> HTMLResponse:

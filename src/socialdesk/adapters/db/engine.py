@@ -31,7 +31,12 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, sqlite_synchronous)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+    )
     # Batches go in as psycopg's pipelined executemany of one short prepared INSERT; folding
     # them into multi-row INSERT texts makes psycopg re-parse thousands of placeholders each time.
     engine.dialect.use_insertmanyvalues_wo_returning = False
@@ -65,3 +70,14 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE, so that plans fit the data after a bulk load.
+
+    Until PostgreSQL's autovacuum gets to a freshly filled table (up to a minute), the planner
+    believes it nearly empty and may filter a key lookup instead of seeking the index for it:
+    a lookup that then reads the whole table. SQLite's planner uses the same statistics.
+    """
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")

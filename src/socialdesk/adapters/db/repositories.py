@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -259,7 +260,18 @@ DELETE_MEMBERSHIPS = delete(t.team_members).where(
 TEAM_BY_ID = _by(t.teams, "id")
 TEAM_BY_NAME = _by(t.teams, "name")
 TOKEN_BY_ID = _by(t.api_tokens, "id")
-TOKEN_BY_HASH = _by(t.api_tokens, "token_hash")
+TOKEN_OWNER = (
+    select(
+        t.api_tokens,
+        *(c.label(f"owner_{c.key}") for c in t.agents.c),
+        select(func.aggregate_strings(cast(t.team_members.c.team_id, String), ","))
+        .where(t.team_members.c.agent_id == t.agents.c.id)
+        .scalar_subquery()
+        .label("owner_team_ids"),
+    )
+    .join(t.agents, t.agents.c.id == t.api_tokens.c.agent_id)
+    .where(t.api_tokens.c.token_hash == bindparam("token_hash"))
+)
 INSERT_OUTBOX = insert(t.outbox).returning(t.outbox.c.id)
 OUTBOX_BY_KEY = _by(t.outbox, "idempotency_key")
 INSERT_EVENTS = insert(t.events)
@@ -579,9 +591,24 @@ class TokenRepository:
         row = self.conn.execute(TOKEN_BY_ID, {"id": token_id}).first()
         return token_from_row(row) if row else None
 
-    def find_by_hash(self, token_hash: str) -> ApiToken | None:
-        row = self.conn.execute(TOKEN_BY_HASH, {"token_hash": token_hash}).first()
-        return token_from_row(row) if row else None
+    def find_owner(self, token_hash: str) -> tuple[ApiToken, Agent] | None:
+        """The token with this digest and its user, in one statement (it runs on every request)."""
+        row = self.conn.execute(TOKEN_OWNER, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        teams = [int(i) for i in row.owner_team_ids.split(",")] if row.owner_team_ids else []
+        agent = Agent(
+            id=row.owner_id,
+            username=row.owner_username,
+            role=Role(row.owner_role),
+            created_at=row.owner_created_at,
+            display_name=row.owner_display_name,
+            email=row.owner_email,
+            password_hash=row.owner_password_hash,
+            active=row.owner_active,
+            team_ids=sorted(teams),
+        )
+        return token_from_row(row), agent
 
     def update(self, token: ApiToken) -> None:
         _update_many(self.conn, t.api_tokens, [token], ["revoked_at", "last_used_at", "expires_at"])
