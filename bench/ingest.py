@@ -46,6 +46,14 @@ from socialdesk.services.channels import create_channel  # noqa: E402
 BATCH = 1000
 
 
+def calibration() -> float:
+    """Seconds for a fixed pure-Python workload: the same figure on a quiet machine of this kind
+    is about 0.8 s; larger means the cores were busy with something else (shared hosts)."""
+    started = time.perf_counter()
+    sum(range(30_000_000))
+    return round(time.perf_counter() - started, 3)
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -280,7 +288,9 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, Any] = {"benchmark": "ingest", "machine": machine()}
     for engine in args.engines.split(","):
+        before = calibration()
         result[engine] = run(engine, args.messages, args.seconds, args.threads)
+        result[engine]["cpu_calibration_s"] = {"before": before, "after": calibration()}
     print(json.dumps(result, indent=2))
 
 
