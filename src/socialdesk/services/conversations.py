@@ -9,6 +9,7 @@ Playbook actions and workers, which have validated already, call `do_*` inside t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -342,25 +343,33 @@ def retag(
 # -- snooze, close, reopen ----------------------------------------------------------------------
 
 
+def _transition(
+    uow: UnitOfWork,
+    conversation_id: int,
+    change: Callable[[Conversation], None],
+    event: Callable[[Conversation], Event],
+) -> Conversation:
+    """Apply a state change the domain validates, store it and log its event, in one unit."""
+    with uow:
+        conversation = load(uow, conversation_id)
+        change(conversation)
+        uow.conversations.update_many([conversation])
+        uow.events.append([event(conversation)])
+        uow.commit()
+    return conversation
+
+
 def snooze(
     uow: UnitOfWork, actor: Agent, conversation_id: int, until: datetime, now: datetime
 ) -> Conversation:
-    with uow:
-        conversation = load(uow, conversation_id)
-        conversation.snooze(until, now)
-        uow.conversations.update_many([conversation])
-        uow.events.append(
-            [
-                ConversationSnoozed(
-                    occurred_at=now,
-                    actor_agent_id=actor.id,
-                    conversation_id=conversation.id,
-                    until=until,
-                )
-            ]
-        )
-        uow.commit()
-    return conversation
+    return _transition(
+        uow,
+        conversation_id,
+        lambda c: c.snooze(until, now),
+        lambda c: ConversationSnoozed(
+            occurred_at=now, actor_agent_id=actor.id, conversation_id=c.id, until=until
+        ),
+    )
 
 
 def close(
@@ -370,22 +379,14 @@ def close(
         raise InvalidInput(
             f"a close reason has at most {MAX_CLOSE_REASON} characters", field="reason"
         )
-    with uow:
-        conversation = load(uow, conversation_id)
-        conversation.close(now, reason)
-        uow.conversations.update_many([conversation])
-        uow.events.append(
-            [
-                ConversationClosed(
-                    occurred_at=now,
-                    actor_agent_id=actor.id,
-                    conversation_id=conversation.id,
-                    reason=reason,
-                )
-            ]
-        )
-        uow.commit()
-    return conversation
+    return _transition(
+        uow,
+        conversation_id,
+        lambda c: c.close(now, reason),
+        lambda c: ConversationClosed(
+            occurred_at=now, actor_agent_id=actor.id, conversation_id=c.id, reason=reason
+        ),
+    )
 
 
 def reopen(
@@ -395,22 +396,14 @@ def reopen(
     now: datetime,
     targets: ResponseTargets,
 ) -> Conversation:
-    with uow:
-        conversation = load(uow, conversation_id)
-        conversation.reopen(now, targets)
-        uow.conversations.update_many([conversation])
-        uow.events.append(
-            [
-                ConversationReopened(
-                    occurred_at=now,
-                    actor_agent_id=actor.id,
-                    conversation_id=conversation.id,
-                    by_customer=False,
-                )
-            ]
-        )
-        uow.commit()
-    return conversation
+    return _transition(
+        uow,
+        conversation_id,
+        lambda c: c.reopen(now, targets),
+        lambda c: ConversationReopened(
+            occurred_at=now, actor_agent_id=actor.id, conversation_id=c.id, by_customer=False
+        ),
+    )
 
 
 def wake_due_snoozes(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
