@@ -18,8 +18,9 @@ from socialdesk.domain.channels import Channel
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
-from socialdesk.domain.messages import Message, RawEvent
+from socialdesk.domain.messages import Direction, Message, RawEvent
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.triage import TextSignals, TriageInput
 
 T = TypeVar("T")
 
@@ -115,9 +116,12 @@ class FakeCustomers(_Repo):
         for customer in customers:
             self._add(customer)
 
-    def get(self, customer_id: int) -> Customer | None:
+    def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
         found: Customer | None = self._get(customer_id)
         return found
+
+    def update(self, customer: Customer) -> None:
+        self._put(customer)
 
 
 class FakeIdentities(_Repo):
@@ -176,6 +180,16 @@ class FakeConversations(_Repo):
     def set_tags(self, conversation_id: int, tags: Sequence[str]) -> None:
         self.state.tags[conversation_id] = list(tags)
 
+    def stale_priorities(self, scored_before: datetime, limit: int) -> list[Conversation]:
+        stale = [
+            c
+            for c in self._where(status=Status.OPEN)
+            if c.waiting_since is not None
+            and c.priority_scored_at is not None
+            and c.priority_scored_at < scored_before
+        ]
+        return sorted(stale, key=lambda c: c.priority_scored_at)[:limit]
+
     def due_snoozes(self, now: datetime, limit: int) -> list[Conversation]:
         due = [
             c
@@ -206,6 +220,42 @@ class FakeMessages(_Repo):
     def get(self, message_id: int) -> Message | None:
         found: Message | None = self._get(message_id)
         return found
+
+    def claim_for_triage(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        claims = self.state.table("triage_claims")
+        waiting = [
+            m
+            for m in self._where(direction=Direction.INBOUND)
+            if m.triage is None and (m.id not in claims or claims[m.id] < stale_before)
+        ]
+        chosen = sorted(m.id for m in waiting)[:limit]
+        for message_id in chosen:
+            claims[message_id] = now
+        return chosen
+
+    def triage_inputs(self, message_ids: Collection[int]) -> list[TriageInput]:
+        found = []
+        for message_id in sorted(message_ids):
+            m = self.rows[message_id]
+            identity = self.state.table("identities").get(m.author_identity_id or -1)
+            customer = self.state.table("customers").get(identity.customer_id) if identity else None
+            found.append(
+                TriageInput(
+                    message_id=message_id,
+                    conversation_id=m.conversation_id,
+                    text=m.text,
+                    created_at=m.created_at,
+                    followers=identity.followers if identity else None,
+                    verified=bool(identity.verified) if identity else False,
+                    vip="vip" in customer.tags if customer else False,
+                )
+            )
+        return found
+
+    def set_triage(self, results: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        for message_id, triage in results:
+            if self.rows[message_id].triage is None:
+                self.rows[message_id].triage = copy.deepcopy(triage)
 
 
 class FakeRawEvents(_Repo):
@@ -353,3 +403,38 @@ class FakeUnitOfWorkFactory:
 def first(items: Sequence[T]) -> T:
     assert items, "expected at least one item"
     return items[0]
+
+
+class FakeClassifier:
+    """Reads a text the way a test wants: 'angry' → negative, 'help' → needs a response,
+    'spam' → spam. Records what it was asked, so tests can see batching."""
+
+    version = "fake-1"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def classify(self, texts: Sequence[str]) -> list[TextSignals]:
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            negative = 0.9 if "angry" in text else 0.1
+            needs = 0.95 if "help" in text else 0.05
+            out.append(
+                TextSignals(
+                    sentiment="negative" if negative > 0.5 else "neutral",
+                    sentiment_p={"negative": negative, "neutral": 1 - negative, "positive": 0.0},
+                    needs_response=needs > 0.5,
+                    needs_response_p=needs,
+                    intent="billing" if "bill" in text else "other",
+                    intent_p=0.7,
+                    intent_model="builtin",
+                    language="en",
+                    language_p=0.9,
+                    pii=(),
+                    spam_p=0.95 if "spam" in text else 0.01,
+                    question="?" in text,
+                    model_version=self.version,
+                )
+            )
+        return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,8 +15,10 @@ from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from socialdesk.adapters.passwords import Argon2PasswordHasher
 from socialdesk.config import Settings
 from socialdesk.domain.sla import ResponseTargets
+from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
-from socialdesk.services.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from socialdesk.services.ports import Classifier, Clock, PasswordHasher, UnitOfWorkFactory
+from socialdesk.services.triage import TriagePolicy
 
 
 @dataclass
@@ -28,9 +31,38 @@ class Desk:
     clock: Clock
     hasher: PasswordHasher
     policy: IntakePolicy = field(default_factory=IntakePolicy)
+    triage_policy: TriagePolicy = field(default_factory=TriagePolicy)
+    classifier_override: Classifier | None = None
+    work_signal: threading.Event = field(default_factory=threading.Event)
+    _classifier: Classifier | None = field(default=None, init=False, repr=False)
+    _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def classifier(self) -> Classifier:
+        """The triage models, loaded on first use (a second or two), so commands that never
+        triage never pay for them."""
+        if self.classifier_override is not None:
+            return self.classifier_override
+        with self._classifier_lock:
+            if self._classifier is None:
+                from socialdesk.adapters.classifiers.language import DEFAULT_LANGUAGES
+                from socialdesk.adapters.classifiers.triage import ModelTriage
+
+                s = self.settings
+                self._classifier = ModelTriage(
+                    custom=s.model_dir,
+                    pii_patterns=s.pii_patterns,
+                    pii_region=s.pii_region,
+                    languages=tuple(s.triage_languages) or DEFAULT_LANGUAGES,
+                    threads=s.triage_threads,
+                )
+            return self._classifier
+
+    def notify_work(self) -> None:
+        """Wake the background worker now (new messages to triage) instead of at its next tick."""
+        self.work_signal.set()
 
     def refresh_statistics(self) -> None:
         """Let the query planner see the data as it is now; run after bulk loads."""
@@ -42,7 +74,13 @@ class Desk:
         return current_revision(self.engine), head_revision(self.engine)
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Desk:
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    classifier: Classifier | None = None,
+) -> Desk:
     """Build the desk; with `migrate` the database schema is brought up to date first."""
     engine = make_engine(
         settings.database_url,
@@ -65,4 +103,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate: bool =
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
         policy=policy,
+        triage_policy=TriagePolicy(
+            weights=PriorityWeights.from_mapping(settings.priority_weights),
+            targets=policy.targets,
+        ),
+        classifier_override=classifier,
     )

@@ -40,6 +40,7 @@ from socialdesk.services import agents as agent_service
 from socialdesk.services.channels import create_channel, ensure_channels
 from socialdesk.services.demo import load_demo
 from socialdesk.services.importing import ImportReport, import_messages
+from socialdesk.triage_cli import app as triage_app
 from socialdesk.web.api.schemas import MessageIn
 from socialdesk.web.errors import describe_validation_error
 
@@ -56,6 +57,7 @@ app.add_typer(channel_app, name="channel")
 app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(token_app, name="token")
+app.add_typer(triage_app, name="triage")
 
 err = Console(stderr=True)
 
@@ -149,6 +151,7 @@ def worker(
             run_forever(desk, stop)
         except KeyboardInterrupt:
             stop.set()
+            desk.notify_work()
 
 
 @app.command()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -38,7 +39,23 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="largest request body accepted, in bytes"
     )
     embedded_worker: bool = Field(
-        True, description="run background jobs (snooze wake-ups) inside the web process"
+        True, description="run background jobs (triage, snooze wake-ups) inside the web process"
     )
+    model_dir: Path = Field(
+        Path("var/models"), description="where `triage train-intents` keeps the custom intent model"
+    )
+    priority_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='most points per priority factor, JSON, e.g. {"reach": 20, "waiting": 10}',
+    )
+    pii_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description='extra PII patterns by kind, JSON, e.g. {"order_number": "\\bAM-\\d{6}\\b"}',
+    )
+    pii_region: str = Field("US", description="default country for phone numbers without +code")
+    triage_languages: list[str] = Field(
+        default_factory=list, description="languages to tell apart (ISO 639-1); empty: a wide set"
+    )
+    triage_threads: int = Field(2, ge=1, le=64, description="CPU threads for the triage encoder")
     worker_interval_seconds: float = Field(5.0, gt=0)
     log_level: str = "INFO"

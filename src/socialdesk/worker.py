@@ -1,39 +1,70 @@
-"""Background jobs: for now, waking snoozed conversations whose time has come.
+"""Background jobs: triage of new messages, priorities that grow while customers wait, and
+snoozed conversations whose time has come.
 
 With SQLite the web process runs this loop in a thread (one process does it all); with PostgreSQL
 any number of `socialdesk worker` processes may run it, since each job claims its rows with
-FOR UPDATE SKIP LOCKED.
+FOR UPDATE SKIP LOCKED. Intake wakes the loop at once (`Desk.notify_work`); otherwise it ticks
+every `worker_interval_seconds`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import structlog
 
 from socialdesk.bootstrap import Desk
 from socialdesk.services.conversations import wake_due_snoozes
+from socialdesk.services.triage import BATCH, rescore_waiting, triage_pending
 
 log = structlog.get_logger("socialdesk.worker")
 
 
+def _triage(desk: Desk) -> int:
+    triaged = 0
+    while True:
+        done = triage_pending(
+            desk.uow, desk.classifier(), now=desk.clock.now(), policy=desk.triage_policy
+        )
+        triaged += done
+        if done < BATCH:
+            return triaged
+
+
+JOBS: dict[str, Callable[[Desk], int]] = {
+    "triaged": _triage,
+    "rescored": lambda desk: rescore_waiting(
+        desk.uow, now=desk.clock.now(), policy=desk.triage_policy
+    ),
+    "woken": lambda desk: wake_due_snoozes(desk.uow(), desk.clock.now()),
+}
+
+
 def run_once(desk: Desk) -> dict[str, int]:
-    """One pass over every job; returns what each did."""
-    return {"woken": wake_due_snoozes(desk.uow(), desk.clock.now())}
+    """One pass over every job; returns what each did. A failing job is logged and the others
+    still run (triage drains what is waiting)."""
+    done = {}
+    for name, job in JOBS.items():
+        try:
+            done[name] = job(desk)
+        except Exception:
+            log.exception("worker_job_failed", job=name)
+            done[name] = 0
+    return done
 
 
 def run_forever(desk: Desk, stop: threading.Event) -> None:
     while not stop.is_set():
-        try:
-            done = run_once(desk)
-            if any(done.values()):
-                log.info("worker_pass", **done)
-        except Exception:
-            log.exception("worker_pass_failed")
-        stop.wait(desk.settings.worker_interval_seconds)
+        desk.work_signal.clear()
+        done = run_once(desk)
+        if any(done.values()):
+            log.info("worker_pass", **done)
+        desk.work_signal.wait(desk.settings.worker_interval_seconds)
 
 
 def start_thread(desk: Desk) -> tuple[threading.Thread, threading.Event]:
+    """Run the loop in a daemon thread; set the returned event (and the work signal) to stop."""
     stop = threading.Event()
     thread = threading.Thread(
         target=run_forever, args=(desk, stop), name="socialdesk-worker", daemon=True

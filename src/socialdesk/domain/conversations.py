@@ -11,17 +11,23 @@ States and the moves between them:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from socialdesk.domain.errors import InvalidInput, InvalidTransition
 from socialdesk.domain.messages import Visibility
 from socialdesk.domain.sla import ResponseTargets
+from socialdesk.domain.tags import apply_tags
+from socialdesk.domain.triage import (
+    PriorityContext,
+    PriorityWeights,
+    TextSignals,
+    score_priority_from_basis,
+)
 
 PREVIEW_CHARS = 200
-TAG = re.compile(r"^[\w][\w:./-]{0,49}$")
 
 
 class Status(StrEnum):
@@ -29,17 +35,6 @@ class Status(StrEnum):
     PENDING = "pending"
     SNOOZED = "snoozed"
     CLOSED = "closed"
-
-
-def normalise_tag(raw: str) -> str:
-    """Tags are case-insensitive words (letters, digits, `_ : . / -`), at most 50 characters."""
-    tag = raw.strip().lower()
-    if not TAG.match(tag):
-        raise InvalidInput(
-            f"tag {raw!r} is not valid: use 1-50 letters, digits or _ : . / - (no spaces)",
-            field="tags",
-        )
-    return tag
 
 
 def preview_of(text: str) -> str:
@@ -75,6 +70,11 @@ class Conversation:
     sla_due_at: datetime | None = None
     message_count: int = 0
     preview: str = ""
+    intent: str | None = None
+    language: str | None = None
+    priority_basis: dict[str, Any] = field(default_factory=dict)
+    priority_factors: list[dict[str, Any]] = field(default_factory=list)
+    priority_scored_at: datetime | None = None
     id: int | None = None
 
     # -- messages arriving -------------------------------------------------------------------
@@ -111,6 +111,57 @@ class Conversation:
         self._touch_message(at, now)
         self._move_to(status_after, now)
 
+    # -- triage -------------------------------------------------------------------------------
+
+    def apply_triage(
+        self,
+        signals: TextSignals,
+        message_at: datetime,
+        context: PriorityContext,
+        weights: PriorityWeights,
+        now: datetime,
+    ) -> None:
+        """Take a message's triage into the conversation's sentiment, intent and priority.
+
+        While the customer waits, the strongest signals of their unanswered messages count (a
+        "hello?" after "my order is lost" keeps the urgency); a new wait starts afresh.
+        """
+        if self.last_inbound_at is None or message_at >= self.last_inbound_at:
+            self.sentiment = signals.sentiment
+            if signals.language != "und":
+                self.language = signals.language
+        if signals.intent != "other" or self.intent is None:
+            self.intent = signals.intent
+        basis = {
+            "needs_response_p": signals.needs_response_p,
+            "negativity": signals.negativity,
+            "spam_p": signals.spam_p,
+            "followers": context.followers,
+            "verified": context.verified,
+            "vip": context.vip,
+            "since": self.waiting_since.isoformat() if self.waiting_since else None,
+        }
+        previous = self.priority_basis
+        if previous and previous.get("since") == basis["since"] and basis["since"] is not None:
+            basis["needs_response_p"] = max(basis["needs_response_p"], previous["needs_response_p"])
+            basis["negativity"] = max(basis["negativity"], previous["negativity"])
+            basis["spam_p"] = min(basis["spam_p"], previous["spam_p"])
+        self.priority_basis = basis
+        self.rescore(weights, context.target_minutes, now)
+
+    def rescore(self, weights: PriorityWeights, target_minutes: float, now: datetime) -> None:
+        """Priority from the stored basis and the time waited so far (run again as time passes)."""
+        if not self.priority_basis:
+            return
+        basis = self.priority_basis
+        waited = (now - self.waiting_since).total_seconds() / 60 if self.waiting_since else 0.0
+        priority = score_priority_from_basis(basis, waited, target_minutes, weights)
+        self.priority = priority.score
+        self.priority_factors = [
+            {"name": f.name, "points": f.points, "detail": f.detail} for f in priority.factors
+        ]
+        self.priority_scored_at = now
+
     def record_note(self, now: datetime) -> None:
         self.updated_at = now
 
@@ -130,16 +181,7 @@ class Conversation:
         self, add: list[str], remove: list[str], now: datetime
     ) -> tuple[list[str], list[str]]:
         """Adds and removes tags; returns what really changed (added, removed)."""
-        remove_set = {normalise_tag(t) for t in remove}
-        current = [t for t in self.tags if t not in remove_set]
-        removed = [t for t in self.tags if t in remove_set]
-        added: list[str] = []
-        for raw in add:
-            tag = normalise_tag(raw)
-            if tag not in current:
-                current.append(tag)
-                added.append(tag)
-        self.tags = current
+        added, removed = apply_tags(self.tags, add, remove)
         if added or removed:
             self.updated_at = now
         return added, removed

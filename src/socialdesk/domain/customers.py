@@ -6,13 +6,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from socialdesk.domain.tags import apply_tags
+
 
 @dataclass(slots=True)
 class Customer:
+    """A person. Tags describe the person across channels ("vip" raises priority in triage)."""
+
     created_at: datetime
     name: str | None = None
     tags: list[str] = field(default_factory=list)
     id: int | None = None
+
+    def retag(self, add: list[str], remove: list[str]) -> tuple[list[str], list[str]]:
+        """Adds and removes tags; returns what really changed (added, removed)."""
+        return apply_tags(self.tags, add, remove)
 
 
 @dataclass(slots=True)

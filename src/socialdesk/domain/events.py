@@ -5,12 +5,14 @@ nobody for the system) and when.
 
     Event
      ├── MessageReceived          a customer (or a brand reply made elsewhere) arrived via intake
+     ├── MessageTriaged           the models read it: sentiment, intent, priority
      ├── ConversationOpened       intake started a new conversation
      ├── ConversationReopened     a customer wrote to a closed conversation, or an agent reopened it
      ├── ReplyQueued              an agent's reply went into the outbox
      ├── NoteAdded                an agent wrote an internal note
      ├── ConversationAssigned     assignee or team changed (before/after)
      ├── ConversationTagged       tags added or removed
+     ├── CustomerTagged           a person's tags changed (VIP raises priority)
      ├── ConversationSnoozed      put aside until a time
      ├── ConversationWoken        a snooze ran out
      ├── ConversationClosed       closed by an agent (reason) or by a reply with status closed
@@ -68,6 +70,15 @@ class MessageReceived(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MessageTriaged(Event):
+    name: ClassVar[str] = "message_triaged"
+    message_id: int
+    priority: int
+    sentiment: str
+    intent: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationOpened(Event):
     name: ClassVar[str] = "conversation_opened"
     channel_id: int
@@ -106,6 +117,14 @@ class ConversationAssigned(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationTagged(Event):
     name: ClassVar[str] = "conversation_tagged"
+    added: list[str]
+    removed: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerTagged(Event):
+    name: ClassVar[str] = "customer_tagged"
+    customer_id: int
     added: list[str]
     removed: list[str]
 

@@ -174,6 +174,7 @@ class Message:
     delivery_state: DeliveryState | None = None
     delivery_error: str | None = None
     raw_event_id: int | None = None
+    triage: dict[str, Any] | None = None
     id: int | None = None
 
 

@@ -58,6 +58,7 @@ class MessageView:
     author: Author | None
     agent: AgentRef | None
     delivery: Delivery | None
+    triage: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class ConversationView:
     conversation: ConversationSummary
     messages: list[MessageView]
     messages_truncated: bool
-    customer: CustomerRecord
+    customer: CustomerRecord | None
 
 
 def get_conversation_view(conn: Connection, conversation_id: int) -> ConversationView | None:
@@ -120,7 +121,7 @@ def get_conversation_view(conn: Connection, conversation_id: int) -> Conversatio
         conversation=summary,
         messages=messages[:MAX_MESSAGES],
         messages_truncated=len(messages) > MAX_MESSAGES,
-        customer=_customer(conn, summary.customer.id, conversation_id),
+        customer=get_customer_record(conn, summary.customer.id, conversation_id),
     )
 
 
@@ -189,13 +190,20 @@ def _messages(
                 )
                 if r.outbox_state is not None
                 else None,
+                triage=r.triage,
             )
         )
     return views
 
 
-def _customer(conn: Connection, customer_id: int, current_id: int) -> CustomerRecord:
-    cust = conn.execute(select(t.customers).where(t.customers.c.id == customer_id)).one()
+def get_customer_record(
+    conn: Connection, customer_id: int, current_id: int | None = None
+) -> CustomerRecord | None:
+    """The permanent record: identities on every platform and every conversation (but
+    `current_id`), newest first."""
+    cust = conn.execute(select(t.customers).where(t.customers.c.id == customer_id)).first()
+    if cust is None:
+        return None
     i = t.identities.c
     identities = [
         IdentityView(
@@ -221,7 +229,7 @@ def _customer(conn: Connection, customer_id: int, current_id: int) -> CustomerRe
             c.closed_at,
         )
         .join(t.channels, t.channels.c.id == c.channel_id)
-        .where(c.customer_id == customer_id, c.id != current_id)
+        .where(c.customer_id == customer_id, c.id != (current_id or 0))
         .order_by(c.created_at.desc(), c.id.desc())
         .limit(MAX_HISTORY + 1)
     ).all()

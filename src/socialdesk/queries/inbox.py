@@ -62,6 +62,8 @@ class InboxFilter:
     priority_min: int | None = None
     priority_max: int | None = None
     sentiment: str | None = None
+    intent: str | None = None
+    language: str | None = None
     tag: str | None = None
     text: str | None = None
 
@@ -105,7 +107,10 @@ class ConversationSummary:
     channel: ChannelRef
     customer: CustomerRef
     priority: int
+    priority_factors: list[dict[str, Any]]
     sentiment: str | None
+    intent: str | None
+    language: str | None
     team: TeamRef | None
     assignee: AgentRef | None
     tags: list[str]
@@ -169,7 +174,10 @@ def summary_from_row(row: Row[Any], tags: list[str]) -> ConversationSummary:
             bool(row.customer_verified),
         ),
         priority=row.priority,
+        priority_factors=list(row.priority_factors or []),
         sentiment=row.sentiment,
+        intent=row.intent,
+        language=row.language,
         team=TeamRef(row.team_id, row.team_name) if row.team_id is not None else None,
         assignee=AgentRef(row.assignee_id, row.assignee_display_name or row.assignee_username)
         if row.assignee_id is not None
@@ -236,6 +244,10 @@ def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
         where.append(c.priority <= f.priority_max)
     if f.sentiment:
         where.append(c.sentiment == f.sentiment)
+    if f.intent:
+        where.append(c.intent == f.intent)
+    if f.language:
+        where.append(c.language == f.language)
     if f.tag:
         ct = t.conversation_tags.c
         where.append(c.id.in_(select(ct.conversation_id).where(ct.tag == f.tag.strip().lower())))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from socialdesk.domain.agents import Agent, ApiToken, Team
 from socialdesk.domain.channels import Channel
@@ -19,6 +19,7 @@ from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
 from socialdesk.domain.messages import Message, RawEvent
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.triage import TextSignals, TriageInput
 
 
 class RetryableConflict(Exception):
@@ -29,6 +30,15 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
+
+
+class Classifier(Protocol):
+    """The triage models: what a text says, for a batch of texts, in order."""
+
+    @property
+    def version(self) -> str: ...
+
+    def classify(self, texts: Sequence[str]) -> list[TextSignals]: ...
 
 
 class PasswordHasher(Protocol):
@@ -50,7 +60,9 @@ class ChannelRepository(Protocol):
 class CustomerRepository(Protocol):
     def add_many(self, customers: Sequence[Customer]) -> None: ...
 
-    def get(self, customer_id: int) -> Customer | None: ...
+    def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None: ...
+
+    def update(self, customer: Customer) -> None: ...
 
 
 class IdentityRepository(Protocol):
@@ -84,6 +96,11 @@ class ConversationRepository(Protocol):
 
     def due_snoozes(self, now: datetime, limit: int) -> list[Conversation]: ...
 
+    def stale_priorities(self, scored_before: datetime, limit: int) -> list[Conversation]:
+        """Open, waiting conversations scored before a time, oldest score first, locked (others
+        skip them)."""
+        ...
+
 
 class MessageRepository(Protocol):
     def find_many(self, channel_id: int, external_ids: Collection[str]) -> dict[str, Message]: ...
@@ -91,6 +108,15 @@ class MessageRepository(Protocol):
     def add_many(self, messages: Sequence[Message]) -> None: ...
 
     def get(self, message_id: int) -> Message | None: ...
+
+    def claim_for_triage(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        """Mark up to `limit` untriaged inbound messages as taken now (claims older than
+        `stale_before` are taken again: their worker died) and return their ids."""
+        ...
+
+    def triage_inputs(self, message_ids: Collection[int]) -> list[TriageInput]: ...
+
+    def set_triage(self, results: Sequence[tuple[int, dict[str, Any]]]) -> None: ...
 
 
 class RawEventRepository(Protocol):

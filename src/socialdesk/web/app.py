@@ -14,7 +14,7 @@ from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
 from socialdesk.logs import configure_logging
 from socialdesk.web import errors
-from socialdesk.web.api import admin, conversations, health, messages
+from socialdesk.web.api import admin, conversations, customers, health, messages
 from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
 from socialdesk.worker import start_thread
 
@@ -37,6 +37,7 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
             if worker is not None:
                 thread, stop = worker
                 stop.set()
+                desk.notify_work()
                 thread.join(timeout=10)
 
     app = FastAPI(
@@ -53,6 +54,7 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(messages.router)
     app.include_router(conversations.router)
+    app.include_router(customers.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.add_api_route("/", home, include_in_schema=False, response_class=HTMLResponse)

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from socialdesk.domain.conversations import Conversation, Status, normalise_tag, preview_of
+from socialdesk.domain.conversations import Conversation, Status, preview_of
 from socialdesk.domain.errors import InvalidInput, InvalidTransition
 from socialdesk.domain.messages import Visibility
 from socialdesk.domain.sla import ResponseTargets
+from socialdesk.domain.tags import normalise_tag
 from tests.factories import T0
 
 TARGETS = ResponseTargets(first_response=timedelta(hours=1), next_response=timedelta(hours=4))

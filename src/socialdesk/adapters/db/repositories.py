@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -48,6 +49,7 @@ from socialdesk.domain.messages import (
     Visibility,
 )
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.triage import TriageInput
 
 CHUNK = 500
 T = TypeVar("T")
@@ -189,6 +191,7 @@ CHANNELS_BY_ID = _many(
 )
 CHANNEL_BY_NAME = _by(t.channels, "platform", "name")
 CUSTOMER_BY_ID = _by(t.customers, "id")
+CUSTOMER_FOR_UPDATE = CUSTOMER_BY_ID.with_for_update()
 IDENTITIES_BY_KEY = _many(
     lambda match: select(t.identities).where(
         t.identities.c.platform == bindparam("platform"),
@@ -246,6 +249,59 @@ MESSAGES_BY_KEY = _many(
     )
 )
 MESSAGE_BY_ID = _by(t.messages, "id")
+_msg = t.messages.c
+CLAIM_FOR_TRIAGE = (
+    update(t.messages)
+    .where(
+        _msg.id.in_(
+            select(_msg.id)
+            .where(
+                _msg.triage.is_(None),
+                _msg.direction == "inbound",
+                or_(_msg.triage_claimed_at.is_(None), _msg.triage_claimed_at < bindparam("stale")),
+            )
+            .order_by(_msg.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(triage_claimed_at=bindparam("now"))
+    .returning(_msg.id)
+)
+TRIAGE_INPUTS = _many(
+    lambda match: (
+        select(
+            _msg.id,
+            _msg.conversation_id,
+            _msg.text,
+            _msg.created_at,
+            t.identities.c.followers,
+            t.identities.c.verified,
+            t.customers.c.tags,
+        )
+        .outerjoin(t.identities, t.identities.c.id == _msg.author_identity_id)
+        .outerjoin(t.customers, t.customers.c.id == t.identities.c.customer_id)
+        .where(match(_msg.id, "ids", BigInteger))
+        .order_by(_msg.id)
+    )
+)
+SET_TRIAGE = (
+    update(t.messages)
+    .where(_msg.id == bindparam("_id"), _msg.triage.is_(None))
+    .values(triage=bindparam("triage"))
+)
+STALE_PRIORITIES = (
+    select(t.conversations)
+    .where(
+        _conv.status == Status.OPEN.value,
+        _conv.waiting_since.is_not(None),
+        _conv.priority_scored_at < bindparam("before"),
+    )
+    .order_by(_conv.priority_scored_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
 AGENT_BY_ID = _by(t.agents, "id")
 AGENT_BY_USERNAME = _by(t.agents, "username")
 TEAMS_OF_AGENT = (
@@ -317,11 +373,15 @@ class CustomerRepository:
     def add_many(self, customers: Sequence[Customer]) -> None:
         _insert_many(self.conn, t.customers, customers)
 
-    def get(self, customer_id: int) -> Customer | None:
-        row = self.conn.execute(CUSTOMER_BY_ID, {"id": customer_id}).first()
+    def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
+        stmt = CUSTOMER_FOR_UPDATE if for_update else CUSTOMER_BY_ID
+        row = self.conn.execute(stmt, {"id": customer_id}).first()
         if row is None:
             return None
         return Customer(id=row.id, name=row.name, tags=list(row.tags), created_at=row.created_at)
+
+    def update(self, customer: Customer) -> None:
+        _update_many(self.conn, t.customers, [customer], ["name", "tags"])
 
 
 class IdentityRepository:
@@ -391,6 +451,11 @@ def conversation_from_row(row: Row[Any], tags: list[str] | None = None) -> Conve
         sla_due_at=row.sla_due_at,
         message_count=row.message_count,
         preview=row.preview,
+        intent=row.intent,
+        language=row.language,
+        priority_basis=dict(row.priority_basis or {}),
+        priority_factors=list(row.priority_factors or []),
+        priority_scored_at=row.priority_scored_at,
     )
 
 
@@ -443,6 +508,10 @@ class ConversationRepository:
         rows = self.conn.execute(DUE_SNOOZES, {"now": now, "limit": limit})
         return [conversation_from_row(row) for row in rows]
 
+    def stale_priorities(self, scored_before: datetime, limit: int) -> list[Conversation]:
+        rows = self.conn.execute(STALE_PRIORITIES, {"before": scored_before, "limit": limit})
+        return [conversation_from_row(row) for row in rows]
+
 
 def message_from_row(row: Row[Any]) -> Message:
     return Message(
@@ -466,6 +535,7 @@ def message_from_row(row: Row[Any]) -> Message:
         delivery_state=DeliveryState(row.delivery_state) if row.delivery_state else None,
         delivery_error=row.delivery_error,
         raw_event_id=row.raw_event_id,
+        triage=row.triage,
     )
 
 
@@ -487,6 +557,33 @@ class MessageRepository:
     def get(self, message_id: int) -> Message | None:
         row = self.conn.execute(MESSAGE_BY_ID, {"id": message_id}).first()
         return message_from_row(row) if row else None
+
+    def claim_for_triage(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        rows = self.conn.execute(
+            CLAIM_FOR_TRIAGE, {"now": now, "stale": stale_before, "limit": limit}
+        ).scalars()
+        return sorted(rows)
+
+    def triage_inputs(self, message_ids: Collection[int]) -> list[TriageInput]:
+        found = []
+        for chunk in _chunks(sorted(message_ids)):
+            for row in TRIAGE_INPUTS.run(self.conn, {"ids": chunk}):
+                found.append(
+                    TriageInput(
+                        message_id=row.id,
+                        conversation_id=row.conversation_id,
+                        text=row.text,
+                        created_at=row.created_at,
+                        followers=row.followers,
+                        verified=bool(row.verified),
+                        vip="vip" in (row.tags or []),
+                    )
+                )
+        return found
+
+    def set_triage(self, results: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        if results:
+            self.conn.execute(SET_TRIAGE, [{"_id": i, "triage": triage} for i, triage in results])
 
 
 class RawEventRepository:

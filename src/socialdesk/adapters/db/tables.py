@@ -45,6 +45,9 @@ metadata = MetaData(
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
+# For columns that may be empty: Python None is stored as SQL NULL (not the JSON text "null"), so
+# `IS NULL` finds it (the triage queue depends on that).
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -190,6 +193,11 @@ conversations = Table(
     Column("sla_due_at", UtcDateTime),
     Column("message_count", Integer, nullable=False, default=0),
     Column("preview", String(200), nullable=False, default=""),
+    Column("intent", String(64)),
+    Column("language", String(8)),
+    Column("priority_basis", NullableJson),
+    Column("priority_factors", NullableJson),
+    Column("priority_scored_at", UtcDateTime),
 )
 _c = conversations.c
 Index("ix_conversations_queue_priority", _c.status, _c.priority.desc(), _c.id)
@@ -203,6 +211,7 @@ Index("ix_conversations_platform_queue", _c.platform, _c.status, _c.priority.des
 Index("ix_conversations_thread", _c.channel_id, _c.thread_key, _c.id)
 Index("ix_conversations_customer", _c.customer_id, _c.created_at)
 Index("ix_conversations_snoozed", _c.status, _c.snoozed_until)
+Index("ix_conversations_rescore", _c.status, _c.priority_scored_at)
 
 conversation_tags = Table(
     "conversation_tags",
@@ -246,9 +255,18 @@ messages = Table(
     Column("delivery_state", String(16)),
     Column("delivery_error", Text),
     _ref("raw_event_id", "raw_events"),
+    Column("triage", NullableJson),
+    Column("triage_claimed_at", UtcDateTime),
     UniqueConstraint("channel_id", "external_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at", "id"),
     Index("ix_messages_author_identity_id", "author_identity_id"),
+)
+# The triage queue: inbound messages not triaged yet. Partial, so it stays as small as the queue.
+Index(
+    "ix_messages_untriaged",
+    messages.c.id,
+    sqlite_where=(messages.c.triage.is_(None)) & (messages.c.direction == "inbound"),
+    postgresql_where=(messages.c.triage.is_(None)) & (messages.c.direction == "inbound"),
 )
 
 outbox = Table(

@@ -86,6 +86,8 @@ def list_conversations(
     priority_min: Annotated[int | None, Query(ge=0, le=100)] = None,
     priority_max: Annotated[int | None, Query(ge=0, le=100)] = None,
     sentiment: Annotated[str | None, Query(description="negative, neutral or positive")] = None,
+    intent: Annotated[str | None, Query(max_length=64, description="triage intent")] = None,
+    language: Annotated[str | None, Query(max_length=8, description="ISO 639-1, e.g. en")] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=500, description="words in any message")] = None,
     sort: Sort = Sort.PRIORITY,
@@ -110,6 +112,8 @@ def list_conversations(
         priority_min=priority_min,
         priority_max=priority_max,
         sentiment=sentiment,
+        intent=intent,
+        language=language,
         tag=tag,
         text=q,
     )

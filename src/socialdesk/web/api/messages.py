@@ -43,6 +43,8 @@ def ingest_message(
     except ItemInvalid as exc:
         raise InvalidInput(exc.reason, field=exc.field) from exc
     outcome = result.outcomes[0]
+    if outcome.created:
+        desk.notify_work()
     metrics.ingested.labels("api", "created" if outcome.created else "duplicate").inc()
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
@@ -66,6 +68,8 @@ def ingest_batch(
         policy=desk.policy,
         source="api",
     )
+    if result.new_messages:
+        desk.notify_work()
     metrics.ingested.labels("api", "created").inc(result.new_messages)
     metrics.ingested.labels("api", "duplicate").inc(result.duplicates)
     return BatchOut(

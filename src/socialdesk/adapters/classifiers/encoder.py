@@ -1,0 +1,67 @@
+"""The shared text encoder: a fine-tuned MiniLM run by onnxruntime (int8), and its task heads.
+
+One forward pass per text gives a sentence vector; small linear heads read sentiment and
+needs-response from it, and custom intent models use it as features. Texts are tokenised with the
+`tokenizers` library from the tokenizer file that ships beside the model, sorted by length and run
+in batches, so short posts are not padded to the length of long ones. No torch at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+from tokenizers import Tokenizer
+
+from socialdesk.adapters.classifiers.linear import softmax
+from socialdesk.adapters.classifiers.normalise import normalise_for_model
+
+MAX_TOKENS = 64
+BATCH = 64
+
+
+class OnnxEncoder:
+    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+        meta = json.loads((model_dir / "encoder.json").read_text(encoding="utf-8"))
+        self.version: str = meta["version"]
+        self.dim: int = meta["dim"]
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(model_dir / "encoder.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        with np.load(model_dir / "heads.npz", allow_pickle=False) as heads:
+            self.heads = {name: heads[name].astype(np.float32) for name in heads.files}
+
+    def embed(self, texts: list[str]) -> NDArray[np.float32]:
+        """Sentence vectors (mean of token states), one row per text, in the given order."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch([normalise_for_model(t) or "." for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            (pooled,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+            out[chunk] = pooled
+        return out
+
+    def head(self, name: str, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Class probabilities from one task head (weights `<name>_w`, bias `<name>_b`)."""
+        return softmax(vectors @ self.heads[f"{name}_w"].T + self.heads[f"{name}_b"])

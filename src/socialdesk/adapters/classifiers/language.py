@@ -1,0 +1,71 @@
+"""Language of a message (py3langid; its model ships in the wheel, nothing is downloaded).
+
+Handles, links, hashtags and emoji say nothing about the language and are removed first; a text
+with too few letters left, or a guess the model is unsure of, is `und` (undetermined) rather than
+a confident mistake.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+NOISE = re.compile(r"(?:https?://\S+|www\.\S+|[@#]\w+)")
+UNDETERMINED = "und"
+MIN_LETTERS = 3
+MIN_CONFIDENCE = 0.25
+# Languages a care desk meets most; py3langid knows 97, and a narrower set is more accurate on
+# short posts. Settings can change it.
+DEFAULT_LANGUAGES = (
+    "en",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "pl",
+    "cs",
+    "ro",
+    "hu",
+    "tr",
+    "el",
+    "ru",
+    "uk",
+    "ar",
+    "he",
+    "fa",
+    "hi",
+    "bn",
+    "ur",
+    "id",
+    "ms",
+    "tl",
+    "vi",
+    "th",
+    "zh",
+    "ja",
+    "ko",
+)
+
+
+class LanguageGuesser:
+    def __init__(self, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> None:
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._identifier.set_languages(list(languages))
+
+    def guess(self, text: str) -> tuple[str, float]:
+        cleaned = NOISE.sub(" ", text[:2000])
+        letters = sum(1 for ch in cleaned if unicodedata.category(ch).startswith("L"))
+        if letters < MIN_LETTERS:
+            return UNDETERMINED, 0.0
+        language, probability = self._identifier.classify(cleaned)
+        if probability < MIN_CONFIDENCE:
+            return UNDETERMINED, float(probability)
+        return str(language), float(probability)

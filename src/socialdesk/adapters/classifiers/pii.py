@@ -1,0 +1,109 @@
+"""Personal data in a text: e-mail addresses, phone numbers, payment cards (Luhn and issuer
+checked), IBANs, postal addresses where a pattern can tell, order and account numbers.
+
+Found so that the playbook can move a conversation to a private channel. Each finding carries a
+masked form (last digits only), which is what gets stored and shown: the text itself is already
+stored once, in the message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import phonenumbers
+from stdnum import iban, luhn
+
+from socialdesk.domain.triage import PiiFinding
+
+EMAIL = re.compile(
+    r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"
+)
+CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+STREET = re.compile(
+    r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
+    r"Terrace|Close|Crescent|Straße|Strasse|Rue)\b\.?"
+)
+UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+
+DEFAULT_PATTERNS: dict[str, str] = {
+    "order_number": r"(?i)\border\s*(?:no\.?|number|num|id|#)?\s*[:#]?\s*([A-Z]{0,4}-?\d[\dA-Z-]{3,19})",
+    "account_number": r"(?i)\baccount\s*(?:no\.?|number|#)?\s*(?:ending\s*(?:in|with)?\s*)?[:#]?\s*(\d{4,20})",
+}
+
+MAX_TEXT = 20_000  # PII scanning looks at the first 20,000 characters of very long texts
+
+
+def _card_issuer_ok(digits: str) -> bool:
+    n = len(digits)
+    if digits[0] == "4":
+        return n in (13, 16, 19)
+    if digits[:2] in ("34", "37"):
+        return n == 15
+    if 51 <= int(digits[:2]) <= 55 or 2221 <= int(digits[:4]) <= 2720:
+        return n == 16
+    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
+        return 16 <= n <= 19
+    if digits[:2] == "35":
+        return 16 <= n <= 19
+    if digits[:2] in ("36", "38") or 300 <= int(digits[:3]) <= 305:
+        return n == 14
+    return False
+
+
+def _mask_tail(value: str, keep: int = 4) -> str:
+    compact = re.sub(r"[\s-]", "", value)
+    return "*" * max(0, len(compact) - keep) + compact[-keep:]
+
+
+class PiiDetector:
+    """Finds personal data; `patterns` add or replace order/account number patterns by kind."""
+
+    def __init__(self, patterns: Mapping[str, str] | None = None, region: str = "US") -> None:
+        merged = {**DEFAULT_PATTERNS, **(patterns or {})}
+        self.patterns = {kind: re.compile(p) for kind, p in merged.items()}
+        self.region = region
+
+    def find(self, text: str) -> tuple[PiiFinding, ...]:
+        text = text[:MAX_TEXT]
+        found: list[PiiFinding] = []
+        taken: list[tuple[int, int]] = []
+
+        def add(kind: str, start: int, end: int, masked: str) -> None:
+            if any(s < end and start < e for s, e in taken):
+                return
+            taken.append((start, end))
+            found.append(PiiFinding(kind, start, end, masked))
+
+        for m in EMAIL.finditer(text):
+            local, _, domain = m.group().partition("@")
+            add("email", m.start(), m.end(), f"{local[:1]}***@{domain}")
+        for m in CARD.finditer(text):
+            digits = re.sub(r"\D", "", m.group())
+            if _card_issuer_ok(digits) and luhn.is_valid(digits):
+                add("payment_card", m.start(), m.end(), "**** " + digits[-4:])
+        for m in IBAN_CANDIDATE.finditer(text):
+            if iban.is_valid(m.group()):
+                add("iban", m.start(), m.end(), _mask_tail(m.group()))
+        for kind, pattern in self.patterns.items():
+            for m in pattern.finditer(text):
+                start, end = (m.start(1), m.end(1)) if m.groups() else (m.start(), m.end())
+                add(kind, start, end, _mask_tail(text[start:end], 3))
+        for match in _phones(text, self.region):
+            add("phone", match.start, match.end, _mask_tail(match.raw_string))
+        for m in STREET.finditer(text):
+            add("postal_address", m.start(), m.end(), "[street address]")
+        for m in UK_POSTCODE.finditer(text):
+            add("postal_address", m.start(), m.end(), m.group()[:-3].strip() + " ***")
+        return tuple(sorted(found, key=lambda f: f.start))
+
+
+def _phones(text: str, region: str) -> Iterable[phonenumbers.PhoneNumberMatch]:
+    try:
+        yield from phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.VALID
+        )
+    except Exception:
+        return

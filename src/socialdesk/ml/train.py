@@ -1,0 +1,173 @@
+"""`socialdesk triage train`: rebuild the shipped triage models from ../shared/data, seeded.
+
+Steps: hashed TF-IDF logistic regressions for sentiment and needs-response; the multi-task
+encoder (see `ml/encoder.py`); then the ensemble weight of the two per task and the
+needs-response threshold, chosen on validation data only (TweetEval's validation file; a
+stratified fifth of the complaints, which has no validation file of its own). The model card
+(`triage.json`) records the data, the seed and the validation figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import f1_score, recall_score
+from sklearn.model_selection import train_test_split
+
+from socialdesk.adapters.classifiers.encoder import OnnxEncoder
+from socialdesk.ml import datasets
+from socialdesk.ml.encoder import Task, export, fine_tune
+from socialdesk.ml.linear import train_linear
+
+Progress = Callable[[str, int, int], None]
+
+NEEDS_RESPONSE = ["no", "yes"]
+SENTIMENT = list(datasets.SENTIMENT_LABELS)
+
+
+def _best_weight(
+    encoder_p: NDArray[np.float32],
+    linear_p: NDArray[np.float32],
+    score: Callable[[NDArray[np.float32]], float],
+) -> tuple[float, float]:
+    """The share of the encoder in the average (0 … 1, step 0.05) that scores best."""
+    best = (0.0, -1.0)
+    for w in np.linspace(0, 1, 21):
+        value = score(w * encoder_p + (1 - w) * linear_p)
+        if value > best[1]:
+            best = (float(w), value)
+    return best
+
+
+def _best_threshold(p_yes: NDArray[np.float32], truth: list[int]) -> tuple[float, float]:
+    best = (0.5, -1.0)
+    for threshold in np.linspace(0.2, 0.8, 61):
+        value = f1_score(truth, (p_yes >= threshold).astype(int), average="macro")
+        if value > best[1]:
+            best = (float(threshold), float(value))
+    return best
+
+
+def train_all(
+    data: Path,
+    out: Path,
+    *,
+    seed: int = 13,
+    layers: int = 3,
+    threads: int = 2,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    def tick(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    started = time.time()
+    sentiment = datasets.sentiment_train(data)
+    validation = datasets.sentiment_validation(data)
+    complaints = datasets.complaints(data)
+    c_train, c_dev, y_train, y_dev = train_test_split(
+        complaints.texts,
+        complaints.labels,
+        test_size=0.2,
+        random_state=seed,
+        stratify=complaints.labels,
+    )
+    tick("linear models", 0, 2)
+    sentiment_linear = train_linear(
+        sentiment.texts, sentiment.labels, c=1.0, seed=seed, meta={"task": "sentiment"}
+    )
+    tick("linear models", 1, 2)
+    needs_linear = train_linear(c_train, y_train, c=8.0, seed=seed, meta={"task": "needs_response"})
+    tick("linear models", 2, 2)
+
+    model = fine_tune(
+        [
+            Task(
+                "sentiment",
+                sentiment.texts,
+                [SENTIMENT.index(v) for v in sentiment.labels],
+                SENTIMENT,
+                epochs=1.0,
+            ),
+            Task(
+                "needs_response",
+                c_train,
+                [NEEDS_RESPONSE.index(v) for v in y_train],
+                NEEDS_RESPONSE,
+                epochs=4.0,
+            ),
+        ],
+        layers=layers,
+        seed=seed,
+        threads=threads,
+        on_step=lambda done, total: tick("encoder", done, total),
+    )
+    version = f"triage-{datetime.now(UTC):%Y%m%d}-s{seed}-l{layers}"
+    out.mkdir(parents=True, exist_ok=True)
+    export(
+        model,
+        out,
+        version=version,
+        classes={"sentiment": SENTIMENT, "needs_response": NEEDS_RESPONSE},
+    )
+    sentiment_linear.save(out / "sentiment")
+    needs_linear.save(out / "needs_response")
+
+    # Tune on what ships: the int8 ONNX encoder as the runtime runs it, not the torch model.
+    shipped = OnnxEncoder(out, threads=threads)
+    truth_s = [SENTIMENT.index(v) for v in validation.labels]
+    truth_c = [NEEDS_RESPONSE.index(v) for v in y_dev]
+    enc_s = shipped.head("sentiment", shipped.embed(validation.texts))
+    lin_s = _aligned(sentiment_linear.scores(validation.texts), sentiment_linear.classes, SENTIMENT)
+    enc_c = shipped.head("needs_response", shipped.embed(c_dev))
+    lin_c = _aligned(needs_linear.scores(c_dev), needs_linear.classes, NEEDS_RESPONSE)
+
+    def sentiment_recall(p: NDArray[np.float32]) -> float:
+        return float(recall_score(truth_s, p.argmax(1), average="macro"))
+
+    w_sentiment, recall_val = _best_weight(enc_s, lin_s, sentiment_recall)
+    w_needs, _ = _best_weight(enc_c, lin_c, lambda p: _best_threshold(p[:, 1], truth_c)[1])
+    threshold, f1_dev = _best_threshold((w_needs * enc_c + (1 - w_needs) * lin_c)[:, 1], truth_c)
+    card = {
+        "version": version,
+        "seed": seed,
+        "layers": layers,
+        "ensemble": {
+            "sentiment_encoder_weight": w_sentiment,
+            "needs_response_encoder_weight": w_needs,
+            "needs_response_threshold": threshold,
+        },
+        "validation": {
+            "sentiment_macro_recall": round(recall_val, 4),
+            "sentiment_macro_recall_encoder_only": round(sentiment_recall(enc_s), 4),
+            "sentiment_macro_recall_linear_only": round(sentiment_recall(lin_s), 4),
+            "needs_response_macro_f1": round(f1_dev, 4),
+            "needs_response_macro_f1_encoder_only": round(
+                _best_threshold(enc_c[:, 1], truth_c)[1], 4
+            ),
+            "needs_response_macro_f1_linear_only": round(
+                _best_threshold(lin_c[:, 1], truth_c)[1], 4
+            ),
+        },
+        "data": {
+            "sentiment_train": len(sentiment.texts),
+            "sentiment_validation": len(validation.texts),
+            "complaints_train": len(c_train),
+            "complaints_validation": len(c_dev),
+        },
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(time.time() - started),
+    }
+    (out / "triage.json").write_text(json.dumps(card, indent=2), encoding="utf-8")
+    return card
+
+
+def _aligned(p: NDArray[np.float32], have: list[str], want: list[str]) -> NDArray[np.float32]:
+    return p[:, [have.index(label) for label in want]]
