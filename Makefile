@@ -2,24 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
+DEV := $(VENV)/.dev
 
 .PHONY: demo test check lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The desk itself (what `make demo` needs).
+$(RUNTIME): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[postgres,dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[postgres]'
+	touch $(RUNTIME)
 
-demo: $(STAMP)
+# Tests, linters and the model-training tools (torch from the machine's CPU wheel).
+$(DEV): $(RUNTIME)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[postgres,dev,ml]'
+	touch $(DEV)
+
+demo: $(RUNTIME)
 	$(BIN)/socialdesk demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
 check: lint typecheck
@@ -27,10 +34,10 @@ check: lint typecheck
 test: check
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-unit: $(STAMP)
+unit: $(DEV)
 	$(BIN)/pytest tests/unit -q
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/ingest.py
 
 clean:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from socialdesk.domain.messages import MessageKind
+from socialdesk.domain.messages import MessageKind, NormalisedMessage
 from socialdesk.services import conversations as actions
 from socialdesk.services.customers import retag_customer
-from socialdesk.services.intake import IntakePolicy, ingest
+from socialdesk.services.intake import IngestResult, IntakePolicy, ingest
 from socialdesk.services.triage import TriagePolicy, rescore_waiting, triage_pending
 from tests import factories as f
 from tests.factories import T0
@@ -23,8 +23,8 @@ def uow() -> FakeUnitOfWorkFactory:
     return FakeUnitOfWorkFactory()
 
 
-def take(uow, *items, now=T0):
-    return ingest(uow, list(items), now=now, policy=IntakePolicy(), source="test")
+def take(uow: FakeUnitOfWorkFactory, *items: NormalisedMessage) -> IngestResult:
+    return ingest(uow, list(items), now=T0, policy=IntakePolicy(), source="test")
 
 
 def test_new_inbound_messages_are_triaged_once_in_one_batch(uow) -> None:
