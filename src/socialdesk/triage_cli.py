@@ -273,6 +273,12 @@ def train(
         int, typer.Option(min=1, max=6, help="encoder layers kept of MiniLM's 6")
     ] = 3,
     threads: Annotated[int, typer.Option(min=1, help="CPU threads for training")] = 2,
+    reuse_encoder: Annotated[
+        bool,
+        typer.Option(
+            help="keep the encoder already in --out; retrain the TF-IDF models and retune"
+        ),
+    ] = False,
 ) -> None:
     """Rebuild the shipped models from the shared data (needs the ml extra: torch, transformers)."""
     try:
@@ -287,7 +293,15 @@ def train(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        card = train_all(data, out, seed=seed, layers=layers, threads=threads, progress=tick)
+        card = train_all(
+            data,
+            out,
+            seed=seed,
+            layers=layers,
+            threads=threads,
+            progress=tick,
+            reuse_encoder=reuse_encoder,
+        )
     print(json.dumps(card, indent=2))
 
 

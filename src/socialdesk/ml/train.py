@@ -63,7 +63,10 @@ def train_all(
     layers: int = 3,
     threads: int = 2,
     progress: Progress | None = None,
+    reuse_encoder: bool = False,
 ) -> dict[str, Any]:
+    """Train (or, with `reuse_encoder`, keep the encoder already in `out` and retrain the rest)."""
+
     def tick(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)
@@ -87,36 +90,37 @@ def train_all(
     needs_linear = train_linear(c_train, y_train, c=8.0, seed=seed, meta={"task": "needs_response"})
     tick("linear models", 2, 2)
 
-    model = fine_tune(
-        [
-            Task(
-                "sentiment",
-                sentiment.texts,
-                [SENTIMENT.index(v) for v in sentiment.labels],
-                SENTIMENT,
-                epochs=1.0,
-            ),
-            Task(
-                "needs_response",
-                c_train,
-                [NEEDS_RESPONSE.index(v) for v in y_train],
-                NEEDS_RESPONSE,
-                epochs=4.0,
-            ),
-        ],
-        layers=layers,
-        seed=seed,
-        threads=threads,
-        on_step=lambda done, total: tick("encoder", done, total),
-    )
     version = f"triage-{datetime.now(UTC):%Y%m%d}-s{seed}-l{layers}"
     out.mkdir(parents=True, exist_ok=True)
-    export(
-        model,
-        out,
-        version=version,
-        classes={"sentiment": SENTIMENT, "needs_response": NEEDS_RESPONSE},
-    )
+    if not reuse_encoder:
+        trained = fine_tune(
+            [
+                Task(
+                    "sentiment",
+                    sentiment.texts,
+                    [SENTIMENT.index(v) for v in sentiment.labels],
+                    SENTIMENT,
+                    epochs=1.0,
+                ),
+                Task(
+                    "needs_response",
+                    c_train,
+                    [NEEDS_RESPONSE.index(v) for v in y_train],
+                    NEEDS_RESPONSE,
+                    epochs=4.0,
+                ),
+            ],
+            layers=layers,
+            seed=seed,
+            threads=threads,
+            on_step=lambda done, total: tick("encoder", done, total),
+        )
+        export(
+            trained,
+            out,
+            version=version,
+            classes={"sentiment": SENTIMENT, "needs_response": NEEDS_RESPONSE},
+        )
     sentiment_linear.save(out / "sentiment")
     needs_linear.save(out / "needs_response")
 
@@ -137,6 +141,7 @@ def train_all(
     threshold, f1_dev = _best_threshold((w_needs * enc_c + (1 - w_needs) * lin_c)[:, 1], truth_c)
     card = {
         "version": version,
+        "encoder": shipped.version,
         "seed": seed,
         "layers": layers,
         "ensemble": {

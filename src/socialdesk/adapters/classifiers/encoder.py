@@ -20,7 +20,7 @@ from socialdesk.adapters.classifiers.linear import softmax
 from socialdesk.adapters.classifiers.normalise import normalise_for_model
 
 MAX_TOKENS = 64
-BATCH = 64
+BATCH = 32  # measured fastest on 2 cores for tweet-sized texts sorted by length
 
 
 class OnnxEncoder:
@@ -34,7 +34,7 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         options.log_severity_level = 3
         self.session = ort.InferenceSession(
             str(model_dir / "encoder.onnx"), options, providers=["CPUExecutionProvider"]

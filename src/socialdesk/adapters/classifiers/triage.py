@@ -21,7 +21,7 @@ from socialdesk.adapters.classifiers import BUILTIN_MODELS, CUSTOM_INTENTS
 from socialdesk.adapters.classifiers.encoder import OnnxEncoder
 from socialdesk.adapters.classifiers.intents import builtin_intent, is_question
 from socialdesk.adapters.classifiers.language import DEFAULT_LANGUAGES, LanguageGuesser
-from socialdesk.adapters.classifiers.linear import LinearModel
+from socialdesk.adapters.classifiers.linear import Counts, LinearModel
 from socialdesk.adapters.classifiers.pii import PiiDetector
 from socialdesk.adapters.classifiers.spam import spam_probability
 from socialdesk.domain.triage import SENTIMENTS, TextSignals
@@ -86,15 +86,20 @@ class ModelTriage:
         if not batch:
             return []
         vectors = self.encoder.embed(batch)
+        counts = self.sentiment.features.counts(batch)  # hashed once, weighed per model
         sentiment = self.w_sentiment * self.encoder.head("sentiment", vectors) + (
             1 - self.w_sentiment
-        ) * _aligned(self.sentiment, batch, list(SENTIMENTS))
+        ) * _aligned(self.sentiment, batch, list(SENTIMENTS), counts)
         needs = (
             self.w_needs * self.encoder.head("needs_response", vectors)[:, 1]
-            + (1 - self.w_needs) * _aligned(self.needs, batch, ["no", "yes"])[:, 1]
+            + (1 - self.w_needs) * _aligned(self.needs, batch, ["no", "yes"], counts)[:, 1]
         )
         custom = self._current_custom()
-        custom_p = custom.scores(batch, dense=unit_rows(vectors)) if custom is not None else None
+        custom_p = (
+            custom.scores(batch, dense=unit_rows(vectors), counts=counts)
+            if custom is not None
+            else None
+        )
         version = self.version
         results = []
         for i, text in enumerate(batch):
@@ -134,7 +139,9 @@ class ModelTriage:
         return results
 
 
-def _aligned(model: LinearModel, texts: list[str], order: list[str]) -> NDArray[np.float32]:
-    scores = model.scores(texts)
+def _aligned(
+    model: LinearModel, texts: list[str], order: list[str], counts: Counts
+) -> NDArray[np.float32]:
+    scores = model.scores(texts, counts=counts)
     aligned: NDArray[np.float32] = scores[:, [model.classes.index(c) for c in order]]
     return aligned

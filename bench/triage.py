@@ -1,0 +1,78 @@
+"""Triage benchmark: full triage of tweet-sized texts in batches and one at a time, model load
+time and the resident memory the models add. Prints one JSON document.
+
+Full triage = encoder + both heads + hashed TF-IDF models + intents + language + PII + spam +
+question, exactly what intake runs. Texts: the TweetEval validation tweets (../shared/data).
+Each measurement runs in a fresh process, so load time and memory are cold figures.
+
+    python bench/triage.py [--data ../shared/data] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, sys, time, resource
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+before = rss_mb()
+started = time.perf_counter()
+from socialdesk.adapters.classifiers.triage import ModelTriage
+from socialdesk.ml.datasets import sentiment_validation
+from pathlib import Path
+model = ModelTriage(threads=int(sys.argv[3]))
+load_s = time.perf_counter() - started
+loaded = rss_mb()
+texts = sentiment_validation(Path(sys.argv[1])).texts
+seconds = float(sys.argv[2])
+model.classify(texts[:64])  # warm-up
+done, started = 0, time.perf_counter()
+while time.perf_counter() - started < seconds:
+    for i in range(0, len(texts), 256):
+        model.classify(texts[i:i + 256])
+        done += len(texts[i:i + 256])
+batch_rate = done / (time.perf_counter() - started)
+done, started = 0, time.perf_counter()
+while time.perf_counter() - started < seconds / 2:
+    model.classify([texts[done % len(texts)]])
+    done += 1
+single_rate = done / (time.perf_counter() - started)
+print(json.dumps({
+    "load_seconds": round(load_s, 2),
+    "rss_before_mb": round(before), "rss_loaded_mb": round(loaded),
+    "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    "batch_texts_per_s": round(batch_rate), "single_texts_per_s": round(single_rate),
+    "texts": len(texts), "mean_chars": round(sum(map(len, texts)) / len(texts)),
+    "model": model.version,
+}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, args.data, str(args.seconds), str(args.threads)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["added_rss_mb"] = result["rss_loaded_mb"] - result["rss_before_mb"]
+    result["threads"] = args.threads
+    print(json.dumps({"benchmark": "triage", **result}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

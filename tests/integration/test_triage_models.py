@@ -1,0 +1,98 @@
+"""The shipped triage models, loaded from the package: sane answers, odd input never crashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from socialdesk.adapters.classifiers import BUILTIN_MODELS
+from socialdesk.adapters.classifiers.triage import ModelTriage
+from socialdesk.domain.triage import SENTIMENTS
+
+
+@pytest.fixture(scope="module")
+def model() -> ModelTriage:
+    return ModelTriage(threads=1)
+
+
+def test_the_model_card_records_validation_figures() -> None:
+    card = json.loads((BUILTIN_MODELS / "triage.json").read_text())
+    assert card["validation"]["sentiment_macro_recall"] > 0.6
+    assert card["validation"]["needs_response_macro_f1"] > 0.7
+    size = sum(p.stat().st_size for p in BUILTIN_MODELS.iterdir())
+    assert size < 60 * 1024 * 1024, "model files must stay small enough to ship"
+
+
+def test_clear_cases(model: ModelTriage) -> None:
+    angry, happy, question = model.classify(
+        [
+            "@AcmeHelp worst service ever, my order never arrived and nobody answers",
+            "@AcmeHelp thank you so much, the new phone is amazing!",
+            "@AcmeHelp do you ship to Canada?",
+        ]
+    )
+    assert angry.sentiment == "negative"
+    assert angry.needs_response
+    assert happy.sentiment == "positive"
+    assert not happy.needs_response
+    assert happy.intent == "praise"
+    assert question.question
+    assert angry.model_version == model.version
+    assert abs(sum(angry.sentiment_p.values()) - 1) < 0.01
+    assert set(angry.sentiment_p) == set(SENTIMENTS)
+
+
+ODD = [
+    "",
+    "   ",
+    "😡😡😡😡",
+    "a" * 65536,
+    "word " * 13000,
+    "Mi pedido 📦 no llegó — 我的包裹 — где посылка?",
+    "\\ud83d\\ude21 literal escapes \\u2019 left in text",
+    "<script>alert(1)</script>",
+    "\u202e\u0000 control \u200b chars",
+]
+
+
+def test_odd_input_gets_a_result(model: ModelTriage) -> None:
+    results = model.classify(ODD)
+    assert len(results) == len(ODD)
+    for result in results:
+        assert result.sentiment in SENTIMENTS
+        assert 0 <= result.needs_response_p <= 1
+        assert 0 <= result.spam_p <= 1
+    assert results[0].language == "und"
+
+
+def test_batch_and_single_agree(model: ModelTriage) -> None:
+    texts = ["my bill is wrong", "love it", "where is my parcel #123?"]
+    batch = model.classify(texts)
+    single = [model.classify([t])[0] for t in texts]
+    for a, b in zip(batch, single, strict=True):
+        assert a.sentiment == b.sentiment
+        assert abs(a.needs_response_p - b.needs_response_p) < 0.05  # int8 scales per batch
+
+
+def test_custom_intents_replace_the_builtin_taxonomy(tmp_path: Path) -> None:
+    from socialdesk.ml.datasets import Labelled
+    from socialdesk.ml.intents import train_intents
+
+    model = ModelTriage(custom=tmp_path, threads=1)
+    assert model.classify(["my card never arrived"])[0].intent_model == "builtin"
+    texts, labels = [], []
+    for i in range(12):
+        texts += [
+            f"my card has not arrived yet {i}",
+            f"what is the exchange rate today {i}",
+            f"I want to close my account {i}",
+        ]
+        labels += ["card_arrival", "exchange_rate", "close_account"]
+    meta = train_intents(Labelled(texts, labels), model.encoder, tmp_path, seed=1)
+    assert meta["categories"] == 3
+    found = model.classify(["still waiting for the card to arrive", "exchange rate for euros?"])
+    assert [s.intent for s in found] == ["card_arrival", "exchange_rate"]
+    assert found[0].intent_model == "custom"
+    assert "+intents:" in model.version
