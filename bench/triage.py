@@ -66,7 +66,10 @@ def main() -> None:
     args = parser.parse_args()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, args.data, str(args.seconds), str(args.threads)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["added_rss_mb"] = result["rss_loaded_mb"] - result["rss_before_mb"]
