@@ -260,7 +260,7 @@ def run(engine: str, count: int, seconds: int, threads: int) -> dict[str, Any]:
             token, _ = create_token(
                 desk.uow(), username="bench", name="bench", now=now, expires_in=None, actor_id=None
             )
-            channel = create_channel(desk.uow(), None, "x", "@brand", {}, now)
+            channel = create_channel(desk.uow(), desk.secrets, None, "x", "@brand", {}, now)
             assert channel.id is not None
             # SQLite runs the desk in one process; PostgreSQL deployments run several web
             # processes, here one per core.

@@ -24,6 +24,8 @@ from tests.fakes import FrozenClock
 from tests.support.postgres import Cluster, find_bindir, start_cluster
 
 TEMPLATE = "socialdesk_template"
+# Channel credentials are encrypted with this key in tests (a real Fernet key, made once here).
+TEST_SECRET_KEY = "r0Z5iS0lrmhxIcmc-GdVKXiAjWjx0WIw7xCQ3RF9eBA="
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +92,12 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def desk(db_url: str, clock: FrozenClock) -> Iterator[Desk]:
     desk = bootstrap(
-        Settings(database_url=db_url, embedded_worker=False, _env_file=None),
+        Settings(
+            database_url=db_url,
+            embedded_worker=False,
+            secret_key=TEST_SECRET_KEY,
+            _env_file=None,
+        ),
         clock=clock,
         migrate=False,
     )

@@ -10,7 +10,7 @@ from socialdesk.domain.messages import Author, Direction, MessageKind, Normalise
 from socialdesk.services.agents import create_agent
 from socialdesk.services.channels import create_channel
 from socialdesk.services.ports import UnitOfWorkFactory
-from tests.fakes import FakePasswordHasher
+from tests.fakes import FakePasswordHasher, FakeSecretBox
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -63,10 +63,14 @@ def outbound(
 
 
 def channel(
-    uow: UnitOfWorkFactory, platform: str = "x", name: str = "@brand", now: datetime = T0
+    uow: UnitOfWorkFactory,
+    platform: str = "x",
+    name: str = "@brand",
+    now: datetime = T0,
+    settings: dict[str, str] | None = None,
 ) -> int:
     """A new channel's id."""
-    created = create_channel(uow(), None, platform, name, {}, now)
+    created = create_channel(uow(), FakeSecretBox(), None, platform, name, settings or {}, now)
     assert created.id is not None
     return created.id
 

@@ -7,18 +7,19 @@ commit) is caught just as it would be against a real database.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from socialdesk.domain.agents import Agent, ApiToken, Team
-from socialdesk.domain.channels import Channel
+from socialdesk.domain.channels import Channel, ChannelPoll, is_secret_setting
+from socialdesk.domain.connectors import MessageChange, QuarantinedDelivery
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
-from socialdesk.domain.messages import Direction, Message, RawEvent
+from socialdesk.domain.messages import DeliveryState, Direction, Message, RawEvent
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.triage import TextSignals, TriageInput
 
@@ -45,6 +46,25 @@ class FakePasswordHasher:
 
     def verify(self, password_hash: str, password: str) -> bool:
         return password_hash == self.hash(password)
+
+
+class FakeSecretBox:
+    """Marks secrets as sealed without real cryptography (the real box has its own tests)."""
+
+    PREFIX = "sealed:"
+
+    def seal(self, settings: Mapping[str, str]) -> dict[str, str]:
+        return {
+            k: (
+                self.PREFIX + v
+                if is_secret_setting(k) and v and not v.startswith(self.PREFIX)
+                else v
+            )
+            for k, v in settings.items()
+        }
+
+    def open(self, name: str, value: str) -> str:
+        return value.removeprefix(self.PREFIX)
 
 
 @dataclass
@@ -108,6 +128,14 @@ class FakeChannels(_Repo):
         found = self._where(platform=platform, name=name)
         return found[0] if found else None
 
+    def list_active(self, platforms: Collection[str]) -> list[Channel]:
+        return sorted(
+            (c for c in self._where(active=True) if c.platform in platforms), key=lambda c: c.id
+        )
+
+    def update(self, channel: Channel) -> None:
+        self._put(channel)
+
 
 class FakeCustomers(_Repo):
     name = "customers"
@@ -126,6 +154,10 @@ class FakeCustomers(_Repo):
 
 class FakeIdentities(_Repo):
     name = "identities"
+
+    def get(self, identity_id: int) -> Identity | None:
+        found: Identity | None = self._get(identity_id)
+        return found
 
     def find_many(self, platform: str, external_ids: Collection[str]) -> dict[str, Identity]:
         wanted = set(external_ids)
@@ -257,6 +289,38 @@ class FakeMessages(_Repo):
             if self.rows[message_id].triage is None:
                 self.rows[message_id].triage = copy.deepcopy(triage)
 
+    def latest_inbound(self, conversation_id: int) -> Message | None:
+        found = self._where(conversation_id=conversation_id, direction=Direction.INBOUND)
+        return max(found, key=lambda m: (m.created_at, m.id)) if found else None
+
+    def set_delivery(
+        self,
+        message_id: int,
+        state: DeliveryState,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        row = self.rows[message_id]
+        row.delivery_state, row.delivery_error = state, error
+        row.external_id = external_id or row.external_id
+        row.url = url or row.url
+
+    def apply_change(self, change: MessageChange) -> bool:
+        found = self.find_many(change.channel_id, [change.external_id])
+        if not found:
+            return False
+        row = self.rows[found[change.external_id].id or -1]
+        if change.removed:
+            row.meta["removed_at"] = change.at.isoformat()
+        elif change.text is not None and change.text != row.text:
+            row.meta.setdefault("edits", []).append(
+                {"text": row.text, "until": change.at.isoformat()}
+            )
+            row.text = change.text
+        return True
+
 
 class FakeRawEvents(_Repo):
     name = "raw_events"
@@ -331,6 +395,89 @@ class FakeOutbox(_Repo):
         found = self._where(idempotency_key=idempotency_key)
         return found[0] if found else None
 
+    def get_for_message(self, message_id: int, *, for_update: bool = False) -> OutboxItem | None:
+        found = self._where(message_id=message_id)
+        return found[0] if found else None
+
+    def claim_due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxItem]:
+        due = sorted(
+            (
+                i
+                for i in self.rows.values()
+                if (
+                    i.state is DeliveryState.QUEUED
+                    and i.next_attempt_at is not None
+                    and i.next_attempt_at <= now
+                )
+                or (
+                    i.state is DeliveryState.SENDING
+                    and i.claimed_at is not None
+                    and i.claimed_at < stale_before
+                )
+            ),
+            key=lambda i: (i.next_attempt_at, i.id),
+        )[:limit]
+        claimed = []
+        for item in due:
+            before = item.in_doubt
+            item.state, item.claimed_at, item.attempts = (
+                DeliveryState.SENDING,
+                now,
+                item.attempts + 1,
+            )
+            item.in_doubt = True
+            copied = copy.deepcopy(item)
+            copied.in_doubt = before
+            claimed.append(copied)
+        return claimed
+
+    def update(self, item: OutboxItem) -> None:
+        self._put(item)
+
+
+class FakePolls(_Repo):
+    name = "channel_polls"
+
+    def claim_due(
+        self, channel_ids: Collection[int], now: datetime, stale_before: datetime, limit: int
+    ) -> list[ChannelPoll]:
+        for channel_id in channel_ids:
+            self.rows.setdefault(channel_id, ChannelPoll(channel_id, next_poll_at=now))
+        due = [
+            p
+            for i in channel_ids
+            if (
+                (p := self.rows[i]).claimed_at is None
+                and p.next_poll_at is not None
+                and p.next_poll_at <= now
+            )
+            or (p.claimed_at is not None and p.claimed_at < stale_before)
+        ][:limit]
+        for poll in due:
+            poll.claimed_at = now
+        return [copy.deepcopy(p) for p in due]
+
+    def update(self, poll: ChannelPoll) -> None:
+        self.rows[poll.channel_id] = copy.deepcopy(poll)
+
+    def get(self, channel_id: int) -> ChannelPoll | None:
+        found: ChannelPoll | None = self._get(channel_id)
+        return found
+
+
+class FakeQuarantine(_Repo):
+    name = "quarantine"
+
+    def add(self, item: QuarantinedDelivery) -> None:
+        self._add(item)
+
+    def get(self, item_id: int, *, for_update: bool = False) -> QuarantinedDelivery | None:
+        found: QuarantinedDelivery | None = self._get(item_id)
+        return found
+
+    def update(self, item: QuarantinedDelivery) -> None:
+        self._put(item)
+
 
 class FakeEventLog:
     def __init__(self, pending: list[Event]) -> None:
@@ -361,6 +508,8 @@ class FakeUnitOfWork:
         self.teams = FakeTeams(self.work)
         self.tokens = FakeTokens(self.work)
         self.outbox = FakeOutbox(self.work)
+        self.polls = FakePolls(self.work)
+        self.quarantine = FakeQuarantine(self.work)
         self.events = FakeEventLog(self.pending)
         return self
 

@@ -9,15 +9,24 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from socialdesk.adapters.clock import SystemClock
+from socialdesk.adapters.connectors import InstalledConnectors
 from socialdesk.adapters.db.engine import make_engine, refresh_statistics
 from socialdesk.adapters.db.migrate import current_revision, head_revision, upgrade
 from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from socialdesk.adapters.passwords import Argon2PasswordHasher
+from socialdesk.adapters.secrets import FernetSecretBox
 from socialdesk.config import Settings
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
-from socialdesk.services.ports import Classifier, Clock, PasswordHasher, UnitOfWorkFactory
+from socialdesk.services.ports import (
+    Classifier,
+    Clock,
+    Connectors,
+    PasswordHasher,
+    SecretBox,
+    UnitOfWorkFactory,
+)
 from socialdesk.services.triage import TriagePolicy
 
 
@@ -30,6 +39,8 @@ class Desk:
     uow: UnitOfWorkFactory
     clock: Clock
     hasher: PasswordHasher
+    secrets: SecretBox
+    connectors: Connectors
     policy: IntakePolicy = field(default_factory=IntakePolicy)
     triage_policy: TriagePolicy = field(default_factory=TriagePolicy)
     classifier_override: Classifier | None = None
@@ -39,6 +50,8 @@ class Desk:
 
     def close(self) -> None:
         self.engine.dispose()
+        for connector in self.connectors.all():
+            connector.close()
 
     def classifier(self) -> Classifier:
         """The triage models, loaded on first use (a second or two), so commands that never
@@ -80,6 +93,7 @@ def bootstrap(
     clock: Clock | None = None,
     migrate: bool = True,
     classifier: Classifier | None = None,
+    connectors: Connectors | None = None,
 ) -> Desk:
     """Build the desk; with `migrate` the database schema is brought up to date first."""
     engine = make_engine(
@@ -96,12 +110,15 @@ def bootstrap(
             next_response=timedelta(minutes=settings.next_response_minutes),
         ),
     )
+    secrets = FernetSecretBox.from_settings(settings.secret_key, settings.secret_key_file)
     return Desk(
         settings=settings,
         engine=engine,
         uow=SqlAlchemyUnitOfWorkFactory(engine),
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(),
+        secrets=secrets,
+        connectors=connectors or InstalledConnectors.discover(secrets),
         policy=policy,
         triage_policy=TriagePolicy(
             weights=PriorityWeights.from_mapping(settings.priority_weights),

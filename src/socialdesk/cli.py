@@ -35,11 +35,12 @@ from socialdesk.config import Settings
 from socialdesk.domain.agents import Role
 from socialdesk.domain.errors import DomainError
 from socialdesk.domain.messages import NormalisedMessage
-from socialdesk.queries.directory import list_channels, list_users
+from socialdesk.queries.directory import list_channels, list_quarantine, list_users
 from socialdesk.services import agents as agent_service
-from socialdesk.services.channels import create_channel, ensure_channels
+from socialdesk.services.channels import create_channel, ensure_channels, update_channel
 from socialdesk.services.demo import load_demo
 from socialdesk.services.importing import ImportReport, import_messages
+from socialdesk.services.webhooks import replay as replay_delivery
 from socialdesk.triage_cli import app as triage_app
 from socialdesk.web.api.schemas import MessageIn
 from socialdesk.web.errors import describe_validation_error
@@ -176,7 +177,7 @@ def demo(
             admin = uow.agents.find("admin")
         if admin is None:
             print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
-            summary = load_demo(desk.uow, desk.hasher, desk.policy, now)
+            summary = load_demo(desk.uow, desk.hasher, desk.secrets, desk.policy, now)
             desk.refresh_statistics()
             print(
                 f"Loaded {summary.conversations} conversations, {summary.messages} messages on "
@@ -348,10 +349,74 @@ def channel_add(
     """Connect a channel. Prints the new channel's id alone on the last line."""
     with _desk() as desk:
         channel = create_channel(
-            desk.uow(), None, platform, name, _settings_pairs(setting or []), desk.clock.now()
+            desk.uow(),
+            desk.secrets,
+            None,
+            platform,
+            name,
+            _settings_pairs(setting or []),
+            desk.clock.now(),
         )
         print(f"channel {channel.platform} {channel.name!r} created")
+        connector = desk.connectors.for_platform(channel.platform)
+        if connector is not None:
+            missing = [k for k in connector.settings if k not in channel.settings]
+            if "webhook" in connector.features:
+                print(f"  webhook  /webhooks/{connector.name}/{channel.id}")
+            if missing:
+                print(f"  settings not given (see docs/channels.md): {', '.join(missing)}")
         print(channel.id)
+
+
+@channel_app.command("set")
+def channel_set(
+    channel_id: Annotated[int, typer.Argument(help="the channel's id (`socialdesk channel list`)")],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(help="key=value to set; key= (empty) removes the setting; repeat for each"),
+    ] = None,
+    active: Annotated[
+        bool | None,
+        typer.Option(
+            "--active/--inactive", help="switch the channel's webhooks and polling on/off"
+        ),
+    ] = None,
+) -> None:
+    """Change a channel's settings (rotate a credential) or switch it off and on."""
+    with _desk() as desk:
+        channel = update_channel(
+            desk.uow(),
+            desk.secrets,
+            None,
+            channel_id,
+            _settings_pairs(setting or []),
+            desk.clock.now(),
+            active=active,
+        )
+        state = "active" if channel.active else "inactive"
+        print(f"channel {channel.id} {channel.platform} {channel.name!r} updated ({state})")
+
+
+@channel_app.command("quarantine")
+def channel_quarantine(
+    replay: Annotated[
+        int | None, typer.Option(help="replay this quarantined delivery instead of listing")
+    ] = None,
+) -> None:
+    """Webhook deliveries that were signed but could not be read; replay one after a fix."""
+    with _desk() as desk:
+        if replay is not None:
+            item = replay_delivery(
+                desk.uow, desk.connectors, replay, now=desk.clock.now(), policy=desk.policy
+            )
+            print(f"delivery {item.id}: {item.replay_result}")
+            return
+        with desk.engine.connect() as conn:
+            for q in list_quarantine(conn, limit=200):
+                done = f"replayed: {q.replay_result}" if q.replayed_at else "waiting"
+                print(
+                    f"{q.id}	{q.received_at:%Y-%m-%d %H:%M}	{q.connector}	{q.channel_id}	{done}	{q.reason}"
+                )
 
 
 @channel_app.command("list")
@@ -359,7 +424,13 @@ def channel_list() -> None:
     """Connected channels (credentials masked)."""
     with _desk() as desk, desk.engine.connect() as conn:
         for c in list_channels(conn):
-            print(f"{c.id}\t{c.platform}\t{c.name}\t{json.dumps(c.settings)}")
+            health = c.health
+            status = "active" if c.active else "inactive"
+            if health.poll_error:
+                status += f", poll failing: {health.poll_error}"
+            if health.quarantined:
+                status += f", {health.quarantined} quarantined"
+            print(f"{c.id}\t{c.platform}\t{c.name}\t{status}\t{json.dumps(c.settings)}")
 
 
 @user_app.command("add")

@@ -58,4 +58,12 @@ class Settings(BaseSettings):
     )
     triage_threads: int = Field(2, ge=1, le=64, description="CPU threads for the triage encoder")
     worker_interval_seconds: float = Field(5.0, gt=0)
+    secret_key: str | None = Field(
+        None,
+        description="Fernet key that encrypts channel credentials at rest (every process of a "
+        "desk needs the same one); unset: a key file is made on first use",
+    )
+    secret_key_file: Path = Field(
+        Path("var/secret.key"), description="where the credential key is kept when not given"
+    )
     log_level: str = "INFO"

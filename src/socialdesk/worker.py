@@ -1,5 +1,5 @@
-"""Background jobs: triage of new messages, priorities that grow while customers wait, and
-snoozed conversations whose time has come.
+"""Background jobs: triage of new messages, priorities that grow while customers wait,
+snoozed conversations whose time has come, replies to send, and channels to poll.
 
 With SQLite the web process runs this loop in a thread (one process does it all); with PostgreSQL
 any number of `socialdesk worker` processes may run it, since each job claims its rows with
@@ -16,6 +16,8 @@ import structlog
 
 from socialdesk.bootstrap import Desk
 from socialdesk.services.conversations import wake_due_snoozes
+from socialdesk.services.delivery import deliver_due
+from socialdesk.services.polling import poll_due
 from socialdesk.services.triage import BATCH, rescore_waiting, triage_pending
 
 log = structlog.get_logger("socialdesk.worker")
@@ -38,6 +40,10 @@ JOBS: dict[str, Callable[[Desk], int]] = {
         desk.uow, now=desk.clock.now(), policy=desk.triage_policy
     ),
     "woken": lambda desk: wake_due_snoozes(desk.uow(), desk.clock.now()),
+    "delivered": lambda desk: deliver_due(desk.uow, desk.connectors, now=desk.clock.now()).total,
+    "polled": lambda desk: (
+        poll_due(desk.uow, desk.connectors, now=desk.clock.now(), policy=desk.policy).messages
+    ),
 }
 
 

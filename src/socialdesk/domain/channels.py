@@ -31,3 +31,18 @@ class Channel:
     def public_settings(self) -> dict[str, Any]:
         """Settings safe to show: secrets are replaced by a marker saying they are set."""
         return {k: ("********" if is_secret_setting(k) else v) for k, v in self.settings.items()}
+
+
+@dataclass(slots=True)
+class ChannelPoll:
+    """Where a channel's poller stands: the platform cursor (since ids, IMAP UIDs) it resumes
+    from, when it runs next and how the last run went (shown as the channel's health)."""
+
+    channel_id: int
+    cursor: dict[str, Any] = field(default_factory=dict)
+    next_poll_at: datetime | None = None
+    claimed_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    polled_messages: int = 0

@@ -9,6 +9,9 @@ nobody for the system) and when.
      ├── ConversationOpened       intake started a new conversation
      ├── ConversationReopened     a customer wrote to a closed conversation, or an agent reopened it
      ├── ReplyQueued              an agent's reply went into the outbox
+     ├── ReplySent                the platform took it (its id; reconciled: found after a lost answer)
+     ├── ReplyFailed              the last attempt failed, or the platform refused it
+     ├── ReplyRetried             an agent asked to try a failed reply again
      ├── NoteAdded                an agent wrote an internal note
      ├── ConversationAssigned     assignee or team changed (before/after)
      ├── ConversationTagged       tags added or removed
@@ -17,6 +20,7 @@ nobody for the system) and when.
      ├── ConversationWoken        a snooze ran out
      ├── ConversationClosed       closed by an agent (reason) or by a reply with status closed
      ├── ChannelCreated           an admin connected a channel
+     ├── ChannelUpdated           an admin changed its settings (names only) or switched it off/on
      ├── AgentCreated             an admin added a user
      ├── TokenCreated / TokenRevoked
 """
@@ -100,6 +104,29 @@ class ReplyQueued(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplySent(Event):
+    name: ClassVar[str] = "reply_sent"
+    message_id: int
+    platform_message_id: str
+    attempts: int
+    reconciled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyFailed(Event):
+    name: ClassVar[str] = "reply_failed"
+    message_id: int
+    error: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyRetried(Event):
+    name: ClassVar[str] = "reply_retried"
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoteAdded(Event):
     name: ClassVar[str] = "note_added"
     message_id: int
@@ -152,6 +179,14 @@ class ChannelCreated(Event):
     channel_id: int
     platform: str
     channel_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelUpdated(Event):
+    name: ClassVar[str] = "channel_updated"
+    channel_id: int
+    settings_changed: list[str]
+    active: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

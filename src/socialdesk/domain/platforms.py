@@ -20,7 +20,8 @@ class PlatformCapabilities:
     `max_length` counts characters (None: no practical limit). `public_reply` means a reply visible to
     everyone under the customer's post; `private_message` a direct/private message to the customer;
     `reply_window_hours` is the time after the customer's last message in which a private message may
-    still be sent (Messenger and Instagram: 24 h).
+    still be sent (Messenger and Instagram: 24 h). `private_reply` is a private message that answers
+    a public comment (Meta's private replies), allowed for `private_reply_window_hours` after it.
     """
 
     platform: str
@@ -30,6 +31,8 @@ class PlatformCapabilities:
     private_message: bool = True
     reply_window_hours: int | None = None
     social: bool = True
+    private_reply: bool = False
+    private_reply_window_hours: int | None = None
 
 
 BUILTIN_PLATFORMS: dict[str, PlatformCapabilities] = {
@@ -37,10 +40,22 @@ BUILTIN_PLATFORMS: dict[str, PlatformCapabilities] = {
     for p in (
         PlatformCapabilities("x", "X", max_length=280, public_reply=True),
         PlatformCapabilities(
-            "facebook", "Facebook", max_length=8000, public_reply=True, reply_window_hours=24
+            "facebook",
+            "Facebook",
+            max_length=8000,
+            public_reply=True,
+            reply_window_hours=24,
+            private_reply=True,
+            private_reply_window_hours=7 * 24,
         ),
         PlatformCapabilities(
-            "instagram", "Instagram", max_length=1000, public_reply=True, reply_window_hours=24
+            "instagram",
+            "Instagram",
+            max_length=1000,
+            public_reply=True,
+            reply_window_hours=24,
+            private_reply=True,
+            private_reply_window_hours=7 * 24,
         ),
         PlatformCapabilities("whatsapp", "WhatsApp", max_length=4096, reply_window_hours=24),
         PlatformCapabilities("email", "E-mail", social=False),

@@ -31,6 +31,7 @@ class Delivery:
     last_error: str | None
     platform_message_id: str | None
     next_attempt_at: datetime | None
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,7 @@ def _messages(
             o.last_error.label("outbox_error"),
             o.platform_message_id.label("outbox_platform_id"),
             o.next_attempt_at.label("outbox_next_attempt_at"),
+            o.sent_at.label("outbox_sent_at"),
         )
         .outerjoin(t.identities, i.id == m.author_identity_id)
         .outerjoin(t.agents, a.id == m.author_agent_id)
@@ -187,6 +189,7 @@ def _messages(
                     last_error=r.outbox_error,
                     platform_message_id=r.outbox_platform_id,
                     next_attempt_at=r.outbox_next_attempt_at,
+                    sent_at=r.outbox_sent_at,
                 )
                 if r.outbox_state is not None
                 else None,

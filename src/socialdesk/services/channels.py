@@ -7,11 +7,11 @@ from datetime import datetime
 
 from socialdesk.domain.agents import Agent
 from socialdesk.domain.channels import Channel
-from socialdesk.domain.errors import Conflict, InvalidInput
-from socialdesk.domain.events import ChannelCreated
+from socialdesk.domain.errors import Conflict, InvalidInput, NotFound
+from socialdesk.domain.events import ChannelCreated, ChannelUpdated
 from socialdesk.domain.platforms import PLATFORM_NAME
 from socialdesk.domain.text import text_problem
-from socialdesk.services.ports import UnitOfWork
+from socialdesk.services.ports import SecretBox, UnitOfWork
 
 MAX_NAME = 200
 MAX_SETTINGS = 50
@@ -67,15 +67,62 @@ def do_create_channel(
 
 def create_channel(
     uow: UnitOfWork,
+    secrets: SecretBox,
     actor: Agent | None,
     platform: str,
     name: str,
     settings: Mapping[str, str],
     now: datetime,
 ) -> Channel:
+    """Connect a channel; its credentials are encrypted before they are stored."""
     with uow:
-        checked = check_create_channel(uow, platform, name, settings)
-        channel = do_create_channel(uow, *checked, now, actor.id if actor else None)
+        platform, name, checked = check_create_channel(uow, platform, name, settings)
+        channel = do_create_channel(
+            uow, platform, name, secrets.seal(checked), now, actor.id if actor else None
+        )
+        uow.commit()
+    return channel
+
+
+def update_channel(
+    uow: UnitOfWork,
+    secrets: SecretBox,
+    actor: Agent | None,
+    channel_id: int,
+    settings: Mapping[str, str],
+    now: datetime,
+    *,
+    active: bool | None = None,
+) -> Channel:
+    """Change settings (an empty value removes one: rotate or drop a credential) or switch a
+    channel off and on; the names of the changed settings are logged, never their values."""
+    with uow:
+        channel = uow.channels.get(channel_id)
+        if channel is None:
+            raise NotFound(f"channel {channel_id} does not exist")
+        if len(settings) > MAX_SETTINGS:
+            raise InvalidInput(f"at most {MAX_SETTINGS} settings", field="settings")
+        for key, value in settings.items():
+            if not key or len(key) > 100 or text_problem(key) or text_problem(value):
+                raise InvalidInput(f"setting {key!r} is not valid", field="settings")
+        merged = {**channel.settings, **secrets.seal({k: v for k, v in settings.items() if v})}
+        for key in [k for k, v in settings.items() if not v]:
+            merged.pop(key, None)
+        channel.settings = merged
+        if active is not None:
+            channel.active = active
+        uow.channels.update(channel)
+        uow.events.append(
+            [
+                ChannelUpdated(
+                    occurred_at=now,
+                    actor_agent_id=actor.id if actor else None,
+                    channel_id=channel_id,
+                    settings_changed=sorted(settings),
+                    active=channel.active,
+                )
+            ]
+        )
         uow.commit()
     return channel
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from socialdesk.domain.agents import Agent
+from socialdesk.domain.connectors import ReplyMode
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from socialdesk.domain.events import (
@@ -29,7 +30,7 @@ from socialdesk.domain.events import (
 )
 from socialdesk.domain.messages import DeliveryState, Direction, Message, MessageKind, Visibility
 from socialdesk.domain.outbox import OutboxItem
-from socialdesk.domain.platforms import capabilities_for
+from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.text import check_text
 from socialdesk.services.ports import UnitOfWork
@@ -39,10 +40,25 @@ MAX_CLOSE_REASON = 500
 
 @dataclass(frozen=True, slots=True)
 class ReplyDraft:
+    """An agent's answer. `in_reply_to_message_id` picks the customer message answered (default:
+    their latest); `visibility` private on a public conversation moves it to a private channel
+    (a DM on X, a private reply to the comment on Facebook and Instagram)."""
+
     text: str
     visibility: Visibility | None = None
     idempotency_key: str | None = None
     status_after: Status = Status.PENDING
+    in_reply_to_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedReply:
+    text: str
+    visibility: Visibility
+    mode: ReplyMode
+    target: Message | None
+    idempotency_key: str | None
+    status_after: Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,9 @@ class ReplyResult:
     message: Message
     outbox: OutboxItem
     created: bool
+
+
+Capabilities = Callable[[str], PlatformCapabilities]
 
 
 def load(uow: UnitOfWork, conversation_id: int) -> Conversation:
@@ -64,8 +83,12 @@ def load(uow: UnitOfWork, conversation_id: int) -> Conversation:
 
 
 def check_reply(
-    uow: UnitOfWork, conversation: Conversation, draft: ReplyDraft, now: datetime
-) -> ReplyDraft | ReplyResult:
+    uow: UnitOfWork,
+    conversation: Conversation,
+    draft: ReplyDraft,
+    now: datetime,
+    capabilities: Capabilities = capabilities_for,
+) -> _CheckedReply | ReplyResult:
     """Validate a reply; returns the earlier result when the idempotency key was used already."""
     if draft.idempotency_key is not None:
         earlier = uow.outbox.find_by_key(draft.idempotency_key)
@@ -86,8 +109,40 @@ def check_reply(
     if draft.status_after is Status.SNOOZED:
         raise InvalidInput("a reply cannot snooze; snooze separately", field="status_after")
     text = check_text(draft.text, field="text")
+    caps = capabilities(conversation.platform)
     visibility = draft.visibility or conversation.visibility
-    caps = capabilities_for(conversation.platform)
+    target = _target(uow, conversation, draft.in_reply_to_message_id)
+    mode = _mode(conversation, visibility, caps)
+    if caps.max_length is not None and len(text) > caps.max_length:
+        raise InvalidInput(
+            f"the reply is {len(text)} characters; {caps.label} allows {caps.max_length}",
+            field="text",
+        )
+    _check_window(conversation, caps, mode, target, now)
+    return _CheckedReply(text, visibility, mode, target, draft.idempotency_key, draft.status_after)
+
+
+def _target(uow: UnitOfWork, conversation: Conversation, message_id: int | None) -> Message | None:
+    """The customer message a reply answers: the one named, else their latest."""
+    assert conversation.id is not None
+    if message_id is None:
+        return uow.messages.latest_inbound(conversation.id)
+    message = uow.messages.get(message_id)
+    if (
+        message is None
+        or message.conversation_id != conversation.id
+        or message.direction is not Direction.INBOUND
+    ):
+        raise InvalidInput(
+            f"message {message_id} is not a customer message in conversation {conversation.id}",
+            field="in_reply_to_message_id",
+        )
+    return message
+
+
+def _mode(
+    conversation: Conversation, visibility: Visibility, caps: PlatformCapabilities
+) -> ReplyMode:
     if visibility is Visibility.PUBLIC:
         if conversation.visibility is Visibility.PRIVATE:
             raise InvalidInput(
@@ -99,34 +154,54 @@ def check_reply(
             raise InvalidInput(
                 f"{caps.label} has no public replies; reply privately", field="visibility"
             )
-    elif not caps.private_message:
+        return ReplyMode.PUBLIC_REPLY
+    if conversation.visibility is Visibility.PUBLIC and caps.private_reply:
+        return ReplyMode.PRIVATE_REPLY
+    if not caps.private_message:
         raise InvalidInput(f"{caps.label} takes no private messages", field="visibility")
-    if caps.max_length is not None and len(text) > caps.max_length:
-        raise InvalidInput(
-            f"the reply is {len(text)} characters; {caps.label} allows {caps.max_length}",
-            field="text",
-        )
-    if (
-        visibility is Visibility.PRIVATE
-        and caps.reply_window_hours is not None
-        and conversation.last_inbound_at is not None
-        and now - conversation.last_inbound_at > timedelta(hours=caps.reply_window_hours)
-    ):
-        hours = int((now - conversation.last_inbound_at).total_seconds() // 3600)
-        raise InvalidInput(
-            f"{caps.label} only allows private replies within {caps.reply_window_hours} hours "
-            f"of the customer's last message, which was {hours} hours ago",
-            field="visibility",
-        )
-    return ReplyDraft(text, visibility, draft.idempotency_key, draft.status_after)
+    return ReplyMode.PRIVATE_MESSAGE
+
+
+def _check_window(
+    conversation: Conversation,
+    caps: PlatformCapabilities,
+    mode: ReplyMode,
+    target: Message | None,
+    now: datetime,
+) -> None:
+    """Messenger and Instagram take private messages only within 24 hours of the customer's
+    last message, and private replies to a comment within 7 days of it."""
+    since: datetime | None
+    if mode is ReplyMode.PRIVATE_REPLY:
+        hours, what = caps.private_reply_window_hours, "comment"
+        since = target.created_at if target is not None else None
+    elif mode is ReplyMode.PRIVATE_MESSAGE:
+        hours, since, what = caps.reply_window_hours, conversation.last_inbound_at, "last message"
+    else:
+        return
+    if hours is None or since is None or now - since <= timedelta(hours=hours):
+        return
+    ago = int((now - since).total_seconds() // 3600)
+    raise InvalidInput(
+        f"{caps.label} only allows private replies within {hours} hours of the customer's "
+        f"{what}, which was {ago} hours ago",
+        field="visibility",
+    )
 
 
 def do_reply(
-    uow: UnitOfWork, conversation: Conversation, actor: Agent, draft: ReplyDraft, now: datetime
+    uow: UnitOfWork,
+    conversation: Conversation,
+    actor: Agent,
+    draft: _CheckedReply,
+    now: datetime,
 ) -> ReplyResult:
     """Store the reply and put it in the outbox; the conversation waits on the customer."""
     assert conversation.id is not None
-    assert draft.visibility is not None
+    target = draft.target
+    references: list[str] = []
+    if conversation.platform == "email" and target is not None and target.external_id:
+        references = [*target.references, target.external_id]
     message = Message(
         conversation_id=conversation.id,
         channel_id=conversation.channel_id,
@@ -137,6 +212,10 @@ def do_reply(
         created_at=now,
         received_at=now,
         author_agent_id=actor.id,
+        in_reply_to=target.external_id if target is not None else None,
+        references=references,
+        subject=_reply_subject(conversation.subject),
+        meta={"reply_mode": draft.mode.value},
         delivery_state=DeliveryState.QUEUED,
     )
     uow.messages.add_many([message])
@@ -186,12 +265,23 @@ def _reply_kind(conversation: Conversation, visibility: Visibility) -> MessageKi
     return MessageKind.DM
 
 
+def _reply_subject(subject: str | None) -> str | None:
+    if not subject:
+        return None
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
 def reply(
-    uow: UnitOfWork, actor: Agent, conversation_id: int, draft: ReplyDraft, now: datetime
+    uow: UnitOfWork,
+    actor: Agent,
+    conversation_id: int,
+    draft: ReplyDraft,
+    now: datetime,
+    capabilities: Capabilities = capabilities_for,
 ) -> ReplyResult:
     with uow:
         conversation = load(uow, conversation_id)
-        checked = check_reply(uow, conversation, draft, now)
+        checked = check_reply(uow, conversation, draft, now, capabilities)
         if isinstance(checked, ReplyResult):
             return checked
         result = do_reply(uow, conversation, actor, checked, now)

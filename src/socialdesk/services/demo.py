@@ -17,7 +17,7 @@ from socialdesk.services import conversations as actions
 from socialdesk.services.agents import create_agent, create_team
 from socialdesk.services.channels import create_channel
 from socialdesk.services.intake import IntakePolicy, ingest
-from socialdesk.services.ports import PasswordHasher, UnitOfWorkFactory
+from socialdesk.services.ports import PasswordHasher, SecretBox, UnitOfWorkFactory
 
 BRAND = "Acme Mobile"
 CHANNELS = [
@@ -152,6 +152,7 @@ class DemoSummary:
 def load_demo(
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
+    secrets: SecretBox,
     policy: IntakePolicy,
     now: datetime,
     *,
@@ -178,7 +179,7 @@ def load_demo(
         )
     channels = []
     for platform, name, kind in CHANNELS:
-        channel = create_channel(uow(), None, platform, name, {"demo": "true"}, now)
+        channel = create_channel(uow(), secrets, None, platform, name, {"demo": "true"}, now)
         assert channel.id is not None
         channels.append((channel.id, platform, kind))
     people = [_person(rng, i) for i in range(conversations * 2 // 3)]

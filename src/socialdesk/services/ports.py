@@ -7,18 +7,28 @@ unit tests use in-memory fakes of these same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from socialdesk.domain.agents import Agent, ApiToken, Team
-from socialdesk.domain.channels import Channel
+from socialdesk.domain.channels import Channel, ChannelPoll
+from socialdesk.domain.connectors import (
+    Delivery,
+    MessageChange,
+    OutboundReply,
+    QuarantinedDelivery,
+    SendResult,
+    WebhookRequest,
+    WebhookResponse,
+)
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
-from socialdesk.domain.messages import Message, RawEvent
+from socialdesk.domain.messages import DeliveryState, Message, RawEvent
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.platforms import PlatformCapabilities
 from socialdesk.domain.triage import TextSignals, TriageInput
 
 
@@ -41,16 +51,103 @@ class Classifier(Protocol):
     def classify(self, texts: Sequence[str]) -> list[TextSignals]: ...
 
 
+class SecretBox(Protocol):
+    """Encrypts channel credentials for storage and opens them where a connector needs them."""
+
+    def seal(self, settings: Mapping[str, str]) -> dict[str, str]: ...
+
+    def open(self, name: str, value: str) -> str: ...
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
 
 
+class Connector(Protocol):
+    """One platform integration: a package under `adapters/connectors/`.
+
+    `name` is the `{connector}` segment of its webhook path (`/webhooks/{name}/{channel}`);
+    `platforms` are the platforms whose channels it serves, with what an answer on each may be.
+    `settings` names the channel settings it reads, with what each is for. A connector that has
+    no webhooks, no poller or no sender says so in `features` and raises NotFound / InvalidInput
+    with a sentence an admin can act on if asked anyway. Every method gets the channel with its
+    settings (credentials decrypted).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def platforms(self) -> tuple[PlatformCapabilities, ...]: ...
+
+    @property
+    def settings(self) -> dict[str, str]: ...
+
+    @property
+    def features(self) -> frozenset[str]:
+        """Some of "webhook", "poll", "send"."""
+        ...
+
+    @property
+    def default_poll_seconds(self) -> int | None:
+        """How often its channels are polled unless a channel says (`poll_seconds`); None: not
+        unless a channel asks."""
+        ...
+
+    def handshake(self, channel: Channel, request: WebhookRequest) -> WebhookResponse:
+        """Answer the platform's verification GET (X's CRC, Meta's hub.challenge)."""
+        ...
+
+    def verify(self, channel: Channel, request: WebhookRequest) -> None:
+        """Raise SignatureInvalid unless the delivery is signed with the channel's secret."""
+        ...
+
+    def parse(self, channel: Channel, request: WebhookRequest) -> Delivery:
+        """The messages in a verified delivery; PayloadInvalid when it cannot be read."""
+        ...
+
+    def poll(self, channel: Channel, cursor: dict[str, Any]) -> tuple[Delivery, dict[str, Any]]:
+        """New messages since `cursor`, and the cursor to start from next time."""
+        ...
+
+    def send(self, channel: Channel, reply: OutboundReply) -> SendResult:
+        """Post the reply; SendError when the platform refuses or fails."""
+        ...
+
+    def find_sent(self, channel: Channel, reply: OutboundReply) -> SendResult | None:
+        """The post an earlier attempt of this reply made, if the platform shows one: asked
+        before sending again after an attempt whose outcome is unknown (a crash, a timeout)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections (HTTP pools) when the desk shuts down."""
+        ...
+
+
+class Connectors(Protocol):
+    """The installed connectors, found by name or by the platform they serve."""
+
+    def get(self, name: str) -> Connector:
+        """The connector, or NotFound naming the installed ones."""
+        ...
+
+    def for_platform(self, platform: str) -> Connector | None: ...
+
+    def capabilities(self, platform: str) -> PlatformCapabilities: ...
+
+    def all(self) -> list[Connector]: ...
+
+
 class ChannelRepository(Protocol):
     def add(self, channel: Channel) -> None: ...
 
     def get(self, channel_id: int) -> Channel | None: ...
+
+    def list_active(self, platforms: Collection[str]) -> list[Channel]: ...
+
+    def update(self, channel: Channel) -> None: ...
 
     def get_many(self, channel_ids: Collection[int]) -> dict[int, Channel]: ...
 
@@ -66,6 +163,8 @@ class CustomerRepository(Protocol):
 
 
 class IdentityRepository(Protocol):
+    def get(self, identity_id: int) -> Identity | None: ...
+
     def find_many(self, platform: str, external_ids: Collection[str]) -> dict[str, Identity]: ...
 
     def add_many(self, identities: Sequence[Identity]) -> None: ...
@@ -118,6 +217,24 @@ class MessageRepository(Protocol):
 
     def set_triage(self, results: Sequence[tuple[int, dict[str, Any]]]) -> None: ...
 
+    def latest_inbound(self, conversation_id: int) -> Message | None:
+        """The customer's newest message in a conversation (what a reply answers by default)."""
+        ...
+
+    def set_delivery(
+        self,
+        message_id: int,
+        state: DeliveryState,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+    ) -> None: ...
+
+    def apply_change(self, change: MessageChange) -> bool:
+        """Apply an edit or removal to a stored message; False when there is no such message."""
+        ...
+
 
 class RawEventRepository(Protocol):
     def add_many(self, raw_events: Sequence[RawEvent]) -> None: ...
@@ -158,6 +275,39 @@ class OutboxRepository(Protocol):
 
     def find_by_key(self, idempotency_key: str) -> OutboxItem | None: ...
 
+    def get_for_message(
+        self, message_id: int, *, for_update: bool = False
+    ) -> OutboxItem | None: ...
+
+    def claim_due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxItem]:
+        """Items due for an attempt (queued and due, or left `sending` by a worker that died
+        before `stale_before`), locked so other workers skip them; each is marked `sending`
+        with one more attempt. `in_doubt` on the returned items is what it was before: whether
+        an earlier attempt may have reached the platform."""
+        ...
+
+    def update(self, item: OutboxItem) -> None: ...
+
+
+class ChannelPollRepository(Protocol):
+    def claim_due(
+        self, channel_ids: Collection[int], now: datetime, stale_before: datetime, limit: int
+    ) -> list[ChannelPoll]:
+        """Polls of these channels that are due (creating missing ones), locked and marked taken."""
+        ...
+
+    def update(self, poll: ChannelPoll) -> None: ...
+
+    def get(self, channel_id: int) -> ChannelPoll | None: ...
+
+
+class QuarantineRepository(Protocol):
+    def add(self, item: QuarantinedDelivery) -> None: ...
+
+    def get(self, item_id: int, *, for_update: bool = False) -> QuarantinedDelivery | None: ...
+
+    def update(self, item: QuarantinedDelivery) -> None: ...
+
 
 class EventLog(Protocol):
     def append(self, events: Sequence[Event]) -> None: ...
@@ -195,6 +345,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def polls(self) -> ChannelPollRepository: ...
+
+    @property
+    def quarantine(self) -> QuarantineRepository: ...
 
     @property
     def events(self) -> EventLog: ...

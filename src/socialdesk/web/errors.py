@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from socialdesk.domain.connectors import HandshakeRefused, PayloadInvalid
 from socialdesk.domain.errors import (
     Conflict,
     DomainError,
@@ -33,6 +34,8 @@ log = structlog.get_logger("socialdesk.web")
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_OF: list[tuple[type[DomainError], int]] = [
+    (HandshakeRefused, 403),
+    (PayloadInvalid, 400),
     (NotFound, 404),
     (Unauthorized, 401),
     (Forbidden, 403),

@@ -45,6 +45,12 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.webhook_events = Counter(
+            "socialdesk_webhook_events",
+            "Webhook deliveries' events by connector and what became of them",
+            ["connector", "outcome", "kind"],
+            registry=self.registry,
+        )
 
 
 class RequestContextMiddleware:

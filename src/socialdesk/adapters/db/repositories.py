@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     cast,
@@ -32,11 +33,14 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.domain.agents import Agent, ApiToken, Role, Team
-from socialdesk.domain.channels import Channel
+from socialdesk.domain.channels import Channel, ChannelPoll
+from socialdesk.domain.connectors import MessageChange, QuarantinedDelivery
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
@@ -330,6 +334,133 @@ TOKEN_OWNER = (
 )
 INSERT_OUTBOX = insert(t.outbox).returning(t.outbox.c.id)
 OUTBOX_BY_KEY = _by(t.outbox, "idempotency_key")
+OUTBOX_BY_MESSAGE = _by(t.outbox, "message_id")
+_out = t.outbox.c
+OUTBOX_DUE = (
+    select(t.outbox)
+    .where(
+        or_(
+            and_(
+                _out.state == DeliveryState.QUEUED.value, _out.next_attempt_at <= bindparam("now")
+            ),
+            and_(_out.state == DeliveryState.SENDING.value, _out.claimed_at < bindparam("stale")),
+        )
+    )
+    .order_by(_out.next_attempt_at, _out.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+OUTBOX_MARK_SENDING = (
+    update(t.outbox)
+    .where(_out.id == bindparam("_id"))
+    .values(
+        state=DeliveryState.SENDING.value,
+        claimed_at=bindparam("now"),
+        attempts=_out.attempts + 1,
+        in_doubt=True,
+        updated_at=bindparam("now"),
+    )
+)
+OUTBOX_UPDATE = (
+    update(t.outbox)
+    .where(_out.id == bindparam("_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "platform_message_id",
+                "claimed_at",
+                "in_doubt",
+                "sent_at",
+                "updated_at",
+            )
+        }
+    )
+)
+SET_DELIVERY = (
+    update(t.messages)
+    .where(t.messages.c.id == bindparam("_id"))
+    .values(
+        delivery_state=bindparam("state"),
+        delivery_error=bindparam("error"),
+        external_id=func.coalesce(bindparam("external_id", type_=String), t.messages.c.external_id),
+        url=func.coalesce(bindparam("url", type_=String), t.messages.c.url),
+    )
+)
+LATEST_INBOUND = (
+    select(t.messages)
+    .where(
+        t.messages.c.conversation_id == bindparam("conversation_id"),
+        t.messages.c.direction == Direction.INBOUND.value,
+    )
+    .order_by(t.messages.c.created_at.desc(), t.messages.c.id.desc())
+    .limit(1)
+)
+MESSAGE_BY_KEY = _by(t.messages, "channel_id", "external_id")
+UPDATE_MESSAGE_CONTENT = (
+    update(t.messages)
+    .where(t.messages.c.id == bindparam("_id"))
+    .values(text=bindparam("text"), meta=bindparam("meta"))
+)
+IDENTITY_BY_ID = _by(t.identities, "id")
+ACTIVE_CHANNELS = (
+    select(t.channels)
+    .where(
+        t.channels.c.active.is_(True),
+        t.channels.c.platform.in_(bindparam("platforms", expanding=True)),
+    )
+    .order_by(t.channels.c.id)
+)
+_poll = t.channel_polls.c
+POLLS_OF = select(_poll.channel_id).where(_poll.channel_id.in_(bindparam("ids", expanding=True)))
+POLLS_DUE = (
+    select(t.channel_polls)
+    .where(
+        _poll.channel_id.in_(bindparam("ids", expanding=True)),
+        or_(
+            and_(_poll.claimed_at.is_(None), _poll.next_poll_at <= bindparam("now")),
+            _poll.claimed_at < bindparam("stale"),
+        ),
+    )
+    .order_by(_poll.next_poll_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+POLL_CLAIM = (
+    update(t.channel_polls)
+    .where(_poll.channel_id == bindparam("_id"))
+    .values(claimed_at=bindparam("now"))
+)
+POLL_BY_CHANNEL = _by(t.channel_polls, "channel_id")
+POLL_UPDATE = (
+    update(t.channel_polls)
+    .where(_poll.channel_id == bindparam("_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "cursor",
+                "next_poll_at",
+                "claimed_at",
+                "last_polled_at",
+                "last_error",
+                "consecutive_errors",
+                "polled_messages",
+            )
+        }
+    )
+)
+INSERT_QUARANTINE = insert(t.quarantine).returning(t.quarantine.c.id)
+QUARANTINE_BY_ID = _by(t.quarantine, "id")
+QUARANTINE_UPDATE = (
+    update(t.quarantine)
+    .where(t.quarantine.c.id == bindparam("_id"))
+    .values(replayed_at=bindparam("replayed_at"), replay_result=bindparam("replay_result"))
+)
 INSERT_EVENTS = insert(t.events)
 
 
@@ -353,6 +484,15 @@ class ChannelRepository:
     def find(self, platform: str, name: str) -> Channel | None:
         row = self.conn.execute(CHANNEL_BY_NAME, {"platform": platform, "name": name}).first()
         return channel_from_row(row) if row else None
+
+    def update(self, channel: Channel) -> None:
+        _update_many(self.conn, t.channels, [channel], ["settings", "active"])
+
+    def list_active(self, platforms: Collection[str]) -> list[Channel]:
+        if not platforms:
+            return []
+        rows = self.conn.execute(ACTIVE_CHANNELS, {"platforms": list(platforms)})
+        return [channel_from_row(row) for row in rows]
 
 
 def channel_from_row(row: Row[Any]) -> Channel:
@@ -384,27 +524,35 @@ class CustomerRepository:
         _update_many(self.conn, t.customers, [customer], ["name", "tags"])
 
 
+def identity_from_row(row: Row[Any]) -> Identity:
+    return Identity(
+        id=row.id,
+        customer_id=row.customer_id,
+        platform=row.platform,
+        external_id=row.external_id,
+        handle=row.handle,
+        display_name=row.display_name,
+        followers=row.followers,
+        verified=row.verified,
+        profile=dict(row.profile),
+        created_at=row.created_at,
+    )
+
+
 class IdentityRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def get(self, identity_id: int) -> Identity | None:
+        row = self.conn.execute(IDENTITY_BY_ID, {"id": identity_id}).first()
+        return identity_from_row(row) if row else None
 
     def find_many(self, platform: str, external_ids: Collection[str]) -> dict[str, Identity]:
         found: dict[str, Identity] = {}
         for chunk in _chunks(external_ids):
             rows = IDENTITIES_BY_KEY.run(self.conn, {"platform": platform, "keys": chunk})
             for row in rows:
-                found[row.external_id] = Identity(
-                    id=row.id,
-                    customer_id=row.customer_id,
-                    platform=row.platform,
-                    external_id=row.external_id,
-                    handle=row.handle,
-                    display_name=row.display_name,
-                    followers=row.followers,
-                    verified=row.verified,
-                    profile=dict(row.profile),
-                    created_at=row.created_at,
-                )
+                found[row.external_id] = identity_from_row(row)
         return found
 
     def add_many(self, identities: Sequence[Identity]) -> None:
@@ -585,6 +733,51 @@ class MessageRepository:
         if results:
             self.conn.execute(SET_TRIAGE, [{"_id": i, "triage": triage} for i, triage in results])
 
+    def latest_inbound(self, conversation_id: int) -> Message | None:
+        row = self.conn.execute(LATEST_INBOUND, {"conversation_id": conversation_id}).first()
+        return message_from_row(row) if row else None
+
+    def set_delivery(
+        self,
+        message_id: int,
+        state: DeliveryState,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.conn.execute(
+            SET_DELIVERY,
+            {
+                "_id": message_id,
+                "state": state.value,
+                "error": error,
+                "external_id": external_id,
+                "url": url,
+            },
+        )
+
+    def apply_change(self, change: MessageChange) -> bool:
+        row = self.conn.execute(
+            MESSAGE_BY_KEY, {"channel_id": change.channel_id, "external_id": change.external_id}
+        ).first()
+        if row is None:
+            return False
+        meta = dict(row.meta)
+        text_now = row.text
+        if change.removed:
+            meta["removed_at"] = change.at.isoformat()
+        elif change.text is not None and change.text != row.text:
+            meta["edits"] = [
+                *meta.get("edits", []),
+                {"text": row.text, "until": change.at.isoformat()},
+            ]
+            text_now = change.text
+        else:
+            return True
+        self.conn.execute(UPDATE_MESSAGE_CONTENT, {"_id": row.id, "text": text_now, "meta": meta})
+        return True
+
 
 class RawEventRepository:
     def __init__(self, conn: Connection) -> None:
@@ -722,20 +915,173 @@ class OutboxRepository:
 
     def find_by_key(self, idempotency_key: str) -> OutboxItem | None:
         row = self.conn.execute(OUTBOX_BY_KEY, {"idempotency_key": idempotency_key}).first()
-        if row is None:
-            return None
-        return OutboxItem(
-            id=row.id,
-            message_id=row.message_id,
-            conversation_id=row.conversation_id,
-            channel_id=row.channel_id,
-            idempotency_key=row.idempotency_key,
-            created_at=row.created_at,
-            state=DeliveryState(row.state),
-            attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            last_error=row.last_error,
-            platform_message_id=row.platform_message_id,
+        return outbox_from_row(row) if row else None
+
+    def get_for_message(self, message_id: int, *, for_update: bool = False) -> OutboxItem | None:
+        stmt = OUTBOX_BY_MESSAGE.with_for_update() if for_update else OUTBOX_BY_MESSAGE
+        row = self.conn.execute(stmt, {"message_id": message_id}).first()
+        return outbox_from_row(row) if row else None
+
+    def claim_due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxItem]:
+        rows = self.conn.execute(OUTBOX_DUE, {"now": now, "stale": stale_before, "limit": limit})
+        items = [outbox_from_row(row) for row in rows]
+        if items:
+            self.conn.execute(OUTBOX_MARK_SENDING, [{"_id": i.id, "now": now} for i in items])
+        for item in items:  # as the update left them, but for in_doubt (what it was before)
+            item.state, item.claimed_at, item.attempts = (
+                DeliveryState.SENDING,
+                now,
+                item.attempts + 1,
+            )
+        return items
+
+    def update(self, item: OutboxItem) -> None:
+        row = _columns(item, t.outbox)
+        self.conn.execute(
+            OUTBOX_UPDATE,
+            {
+                "_id": item.id,
+                **{k: row[k] for k in OUTBOX_UPDATE_COLUMNS},
+                "updated_at": item.sent_at
+                or item.claimed_at
+                or item.next_attempt_at
+                or item.created_at,
+            },
+        )
+
+
+OUTBOX_UPDATE_COLUMNS = (
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "platform_message_id",
+    "claimed_at",
+    "in_doubt",
+    "sent_at",
+)
+
+
+def outbox_from_row(row: Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        message_id=row.message_id,
+        conversation_id=row.conversation_id,
+        channel_id=row.channel_id,
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        platform_message_id=row.platform_message_id,
+        claimed_at=row.claimed_at,
+        in_doubt=bool(row.in_doubt),
+        sent_at=row.sent_at,
+    )
+
+
+def poll_from_row(row: Row[Any]) -> ChannelPoll:
+    return ChannelPoll(
+        channel_id=row.channel_id,
+        cursor=dict(row.cursor or {}),
+        next_poll_at=row.next_poll_at,
+        claimed_at=row.claimed_at,
+        last_polled_at=row.last_polled_at,
+        last_error=row.last_error,
+        consecutive_errors=row.consecutive_errors,
+        polled_messages=row.polled_messages,
+    )
+
+
+class ChannelPollRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim_due(
+        self, channel_ids: Collection[int], now: datetime, stale_before: datetime, limit: int
+    ) -> list[ChannelPoll]:
+        ids = list(channel_ids)
+        if not ids:
+            return []
+        known = set(self.conn.execute(POLLS_OF, {"ids": ids}).scalars())
+        missing = [
+            {
+                "channel_id": i,
+                "cursor": {},
+                "next_poll_at": now,
+                "consecutive_errors": 0,
+                "polled_messages": 0,
+            }
+            for i in ids
+            if i not in known
+        ]
+        if missing:
+            build = sqlite_insert if self.conn.dialect.name == "sqlite" else pg_insert
+            self.conn.execute(build(t.channel_polls).on_conflict_do_nothing(), missing)
+        rows = self.conn.execute(
+            POLLS_DUE, {"ids": ids, "now": now, "stale": stale_before, "limit": limit}
+        )
+        polls = [poll_from_row(row) for row in rows]
+        if polls:
+            self.conn.execute(POLL_CLAIM, [{"_id": p.channel_id, "now": now} for p in polls])
+        for poll in polls:
+            poll.claimed_at = now
+        return polls
+
+    def update(self, poll: ChannelPoll) -> None:
+        self.conn.execute(
+            POLL_UPDATE,
+            {
+                "_id": poll.channel_id,
+                "cursor": poll.cursor,
+                "next_poll_at": poll.next_poll_at,
+                "claimed_at": poll.claimed_at,
+                "last_polled_at": poll.last_polled_at,
+                "last_error": poll.last_error,
+                "consecutive_errors": poll.consecutive_errors,
+                "polled_messages": poll.polled_messages,
+            },
+        )
+
+    def get(self, channel_id: int) -> ChannelPoll | None:
+        row = self.conn.execute(POLL_BY_CHANNEL, {"channel_id": channel_id}).first()
+        return poll_from_row(row) if row else None
+
+
+def quarantined_from_row(row: Row[Any]) -> QuarantinedDelivery:
+    return QuarantinedDelivery(
+        id=row.id,
+        channel_id=row.channel_id,
+        connector=row.connector,
+        received_at=row.received_at,
+        reason=row.reason,
+        headers=dict(row.headers),
+        query=dict(row.query),
+        body=bytes(row.body),
+        replayed_at=row.replayed_at,
+        replay_result=row.replay_result,
+    )
+
+
+class QuarantineRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, item: QuarantinedDelivery) -> None:
+        row = _columns(item, t.quarantine)
+        row.pop("id", None)
+        item.id = self.conn.execute(INSERT_QUARANTINE, row).scalar_one()
+
+    def get(self, item_id: int, *, for_update: bool = False) -> QuarantinedDelivery | None:
+        stmt = QUARANTINE_BY_ID.with_for_update() if for_update else QUARANTINE_BY_ID
+        row = self.conn.execute(stmt, {"id": item_id}).first()
+        return quarantined_from_row(row) if row else None
+
+    def update(self, item: QuarantinedDelivery) -> None:
+        self.conn.execute(
+            QUARANTINE_UPDATE,
+            {"_id": item.id, "replayed_at": item.replayed_at, "replay_result": item.replay_result},
         )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -284,8 +285,45 @@ outbox = Table(
     Column("platform_message_id", String(255)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime),
+    Column("in_doubt", Boolean, nullable=False, default=False),
+    Column("sent_at", UtcDateTime),
     UniqueConstraint("message_id"),
     Index("ix_outbox_due", "state", "next_attempt_at"),
+    Index("ix_outbox_claimed", "state", "claimed_at"),
+)
+
+# Where each polled channel stands (X since ids, IMAP UIDVALIDITY/UID), claimed like a job.
+channel_polls = Table(
+    "channel_polls",
+    metadata,
+    _ref("channel_id", "channels", nullable=False),
+    Column("cursor", Json, nullable=False),
+    Column("next_poll_at", UtcDateTime),
+    Column("claimed_at", UtcDateTime),
+    Column("last_polled_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("polled_messages", BigInteger, nullable=False, default=0),
+    PrimaryKeyConstraint("channel_id"),
+    Index("ix_channel_polls_due", "next_poll_at"),
+)
+
+# Signed webhook deliveries that could not be read, kept verbatim for an admin to replay.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _id(),
+    _ref("channel_id", "channels"),
+    Column("connector", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("headers", Json, nullable=False),
+    Column("query", Json, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("replayed_at", UtcDateTime),
+    Column("replay_result", Text),
+    Index("ix_quarantine_received", "received_at"),
 )
 
 events = Table(

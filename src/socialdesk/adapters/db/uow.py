@@ -35,6 +35,8 @@ class SqlAlchemyUnitOfWork:
     teams: r.TeamRepository
     tokens: r.TokenRepository
     outbox: r.OutboxRepository
+    polls: r.ChannelPollRepository
+    quarantine: r.QuarantineRepository
     events: r.EventLog
 
     def __init__(
@@ -75,6 +77,8 @@ class SqlAlchemyUnitOfWork:
         self.teams = r.TeamRepository(conn)
         self.tokens = r.TokenRepository(conn)
         self.outbox = r.OutboxRepository(conn)
+        self.polls = r.ChannelPollRepository(conn)
+        self.quarantine = r.QuarantineRepository(conn)
         self.events = r.EventLog(conn)
         return self
 

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from socialdesk.domain.agents import Role
 from socialdesk.domain.errors import Forbidden, NotFound
 from socialdesk.queries.directory import (
     ChannelView,
+    QuarantineView,
     TeamView,
     UserView,
     get_channel,
+    get_quarantined,
     list_channels,
+    list_quarantine,
     list_teams,
     list_users,
 )
 from socialdesk.services import agents as agent_service
-from socialdesk.services.channels import create_channel
-from socialdesk.web.api.schemas import ChannelIn, TeamIn, TokenIn, TokenOut, UserIn
+from socialdesk.services import webhooks
+from socialdesk.services.channels import create_channel, update_channel
+from socialdesk.web.api.schemas import (
+    ChannelIn,
+    ChannelUpdateIn,
+    ConnectorOut,
+    TeamIn,
+    TokenIn,
+    TokenOut,
+    UserIn,
+)
 from socialdesk.web.deps import Admin, CurrentAgent, DeskDep, ReadConn, Supervisor
 from socialdesk.web.routing import StrictJsonRoute
 
@@ -46,7 +60,7 @@ def channels(conn: ReadConn, _: Admin) -> list[ChannelView]:
 def add_channel(body: ChannelIn, desk: DeskDep, admin: Admin) -> ChannelView:
     """Connect an account on a platform. Its id is the `{channel}` in webhook paths."""
     channel = create_channel(
-        desk.uow(), admin, body.platform, body.name, body.settings, desk.clock.now()
+        desk.uow(), desk.secrets, admin, body.platform, body.name, body.settings, desk.clock.now()
     )
     assert channel.id is not None
     with desk.engine.connect() as conn:
@@ -60,6 +74,73 @@ def channel(channel_id: int, conn: ReadConn, _: Admin) -> ChannelView:
     view = get_channel(conn, channel_id)
     if view is None:
         raise NotFound(f"channel {channel_id} does not exist")
+    return view
+
+
+@router.patch("/channels/{channel_id}", tags=["channels"], responses={404: {}, **ERRORS})
+def change_channel(
+    channel_id: int, body: ChannelUpdateIn, desk: DeskDep, admin: Admin
+) -> ChannelView:
+    """Change settings (credentials are encrypted; an empty value removes a setting) or switch
+    the channel off and on."""
+    update_channel(
+        desk.uow(),
+        desk.secrets,
+        admin,
+        channel_id,
+        body.settings,
+        desk.clock.now(),
+        active=body.active,
+    )
+    with desk.engine.connect() as conn:
+        view = get_channel(conn, channel_id)
+    assert view is not None
+    return view
+
+
+@router.get("/connectors", tags=["channels"], responses=ERRORS)
+def connectors(desk: DeskDep, _: Admin) -> list[ConnectorOut]:
+    """The installed platform connectors: what each serves and which channel settings it reads."""
+    return [
+        ConnectorOut(
+            name=c.name,
+            platforms=[asdict(p) for p in c.platforms],
+            features=sorted(c.features),
+            settings=dict(c.settings),
+            webhook_path=f"/webhooks/{c.name}/{{channel}}" if "webhook" in c.features else None,
+        )
+        for c in desk.connectors.all()
+    ]
+
+
+@router.get("/quarantine", tags=["channels"], responses=ERRORS)
+def quarantine(
+    conn: ReadConn,
+    _: Admin,
+    channel: int | None = None,
+    before_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[QuarantineView]:
+    """Webhook deliveries that were signed but could not be read, newest first."""
+    return list_quarantine(conn, channel_id=channel, before_id=before_id, limit=limit)
+
+
+@router.post("/quarantine/{item_id}/replay", tags=["channels"], responses={404: {}, **ERRORS})
+async def replay_quarantined(item_id: int, desk: DeskDep, _: Admin) -> QuarantineView:
+    """Read a quarantined delivery again (after a fix) and take in what it carries."""
+    await run_in_threadpool(
+        lambda: webhooks.replay(
+            desk.uow,
+            desk.connectors,
+            item_id,
+            now=desk.clock.now(),
+            policy=desk.policy,
+            on_done=lambda _: desk.notify_work(),
+        )
+    )
+    with desk.engine.connect() as conn:
+        view = get_quarantined(conn, item_id)
+    assert view is not None
     return view
 
 

@@ -24,6 +24,7 @@ from socialdesk.queries.inbox import (
     list_inbox,
 )
 from socialdesk.services import conversations as actions
+from socialdesk.services.delivery import retry_reply
 from socialdesk.web.api.schemas import AssignIn, CloseIn, NoteIn, ReplyIn, SnoozeIn, TagsIn
 from socialdesk.web.deps import CurrentAgent, DeskDep, ReadConn
 from socialdesk.web.routing import StrictJsonRoute
@@ -160,11 +161,23 @@ def reply(
         visibility=body.visibility,
         idempotency_key=body.idempotency_key or idempotency_key,
         status_after=body.status,
+        in_reply_to_message_id=body.in_reply_to_message_id,
     )
-    result = actions.reply(desk.uow(), agent, conversation_id, draft, desk.clock.now())
+    result = actions.reply(
+        desk.uow(), agent, conversation_id, draft, desk.clock.now(), desk.connectors.capabilities
+    )
+    desk.notify_work()
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return _message(desk, result.message.id)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/retry", responses=ERRORS)
+def retry(conversation_id: int, message_id: int, desk: DeskDep, agent: CurrentAgent) -> MessageView:
+    """Send a failed reply again: a fresh round of attempts starts now."""
+    retry_reply(desk.uow(), agent, conversation_id, message_id, desk.clock.now())
+    desk.notify_work()
+    return _message(desk, message_id)
 
 
 @router.post("/{conversation_id}/notes", status_code=status.HTTP_201_CREATED, responses=ERRORS)

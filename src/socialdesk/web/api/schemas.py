@@ -174,6 +174,9 @@ class ReplyIn(Strict):
     idempotency_key: Annotated[str, Field(min_length=8, max_length=200)] | None = Field(
         None, description="repeat a request with the same key and get the same reply, once"
     )
+    in_reply_to_message_id: int | None = Field(
+        None, description="the customer message answered; default: their latest in the conversation"
+    )
 
     @property
     def status(self) -> Status:
@@ -211,6 +214,22 @@ class ChannelIn(Strict):
         default_factory=dict,
         description="platform settings and credentials; secrets are never shown again",
     )
+
+
+class ChannelUpdateIn(Strict):
+    settings: dict[str, Annotated[str, Field(max_length=4000)]] = Field(
+        default_factory=dict,
+        description="settings to set; an empty string removes one (rotate or drop a credential)",
+    )
+    active: bool | None = Field(None, description="false stops its webhooks and polling")
+
+
+class ConnectorOut(Strict):
+    name: str
+    platforms: list[dict[str, Any]]
+    features: list[str]
+    settings: dict[str, str]
+    webhook_path: str | None
 
 
 class UserIn(Strict):
