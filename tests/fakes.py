@@ -7,20 +7,42 @@ commit) is caught just as it would be against a real database.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from socialdesk.domain.agents import Agent, ApiToken, Team
 from socialdesk.domain.channels import Channel, ChannelPoll, is_secret_setting
-from socialdesk.domain.connectors import MessageChange, QuarantinedDelivery
+from socialdesk.domain.connectors import (
+    Delivery,
+    HandshakeRefused,
+    MessageChange,
+    OutboundReply,
+    PayloadInvalid,
+    QuarantinedDelivery,
+    SendError,
+    SendResult,
+    SignatureInvalid,
+    WebhookRequest,
+    WebhookResponse,
+)
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.customers import Customer, Identity
+from socialdesk.domain.errors import NotFound
 from socialdesk.domain.events import Event
-from socialdesk.domain.messages import DeliveryState, Direction, Message, RawEvent
+from socialdesk.domain.messages import (
+    Author,
+    DeliveryState,
+    Direction,
+    Message,
+    NormalisedMessage,
+    RawEvent,
+)
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.triage import TextSignals, TriageInput
 
 T = TypeVar("T")
@@ -587,3 +609,99 @@ class FakeClassifier:
                 )
             )
         return out
+
+
+class FakeConnector:
+    """A connector whose platform is a list in memory: `sent` holds what reached it, `script`
+    the outcomes of the next sends (a SendError to raise; one with `after_effect` set is raised
+    after the post was made), `deliveries` what the next polls return (or raise). Enough to drive
+    the webhook, outbox and polling services."""
+
+    name = "fake"
+    features = frozenset({"webhook", "poll", "send"})
+    settings: ClassVar[dict[str, str]] = {"secret": "signs deliveries"}
+    default_poll_seconds: int | None = 60
+
+    def __init__(self, platform: str = "x") -> None:
+        self.platforms: tuple[PlatformCapabilities, ...] = (capabilities_for(platform),)
+        self.sent: list[OutboundReply] = []
+        self.script: list[SendError | None] = []
+        self.deliveries: list[Delivery | Exception] = []
+        self.lookups = 0
+        self.closed = False
+
+    def handshake(self, channel: Channel, request: WebhookRequest) -> WebhookResponse:
+        challenge = request.query.get("challenge")
+        if challenge is None:
+            raise HandshakeRefused("no challenge")
+        return WebhookResponse(body=challenge, media_type="text/plain")
+
+    def verify(self, channel: Channel, request: WebhookRequest) -> None:
+        expected = FakeSecretBox().open("secret", str(channel.settings.get("secret", "")))
+        if request.header("x-signature") != expected:
+            raise SignatureInvalid("bad signature")
+
+    def parse(self, channel: Channel, request: WebhookRequest) -> Delivery:
+        try:
+            items = json.loads(request.body)
+        except ValueError as exc:
+            raise PayloadInvalid("not JSON") from exc
+        delivery = Delivery()
+        for item in items:
+            if "kind" in item:
+                delivery.ignore(item["kind"])
+                continue
+            delivery.messages.append(
+                NormalisedMessage(
+                    channel_id=channel.id or 0,
+                    external_id=item["id"],
+                    text=item["text"],
+                    author=Author(external_id=item.get("author", "cust-1")),
+                )
+            )
+        return delivery
+
+    def poll(self, channel: Channel, cursor: dict[str, Any]) -> tuple[Delivery, dict[str, Any]]:
+        outcome = self.deliveries.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome, {"polls": cursor.get("polls", 0) + 1}
+
+    def send(self, channel: Channel, reply: OutboundReply) -> SendResult:
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None and not getattr(outcome, "after_effect", False):
+            raise outcome
+        self.sent.append(reply)
+        if outcome is not None:
+            raise outcome
+        return SendResult(f"p-{len(self.sent)}", url=f"https://fake/{len(self.sent)}")
+
+    def find_sent(self, channel: Channel, reply: OutboundReply) -> SendResult | None:
+        self.lookups += 1
+        for i, earlier in enumerate(self.sent, start=1):
+            if earlier.idempotency_key == reply.idempotency_key:
+                return SendResult(f"p-{i}")
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeConnectors:
+    def __init__(self, *connectors: FakeConnector) -> None:
+        self.connectors = list(connectors)
+
+    def get(self, name: str) -> FakeConnector:
+        for c in self.connectors:
+            if c.name == name:
+                return c
+        raise NotFound(f"no {name} connector")
+
+    def for_platform(self, platform: str) -> FakeConnector | None:
+        return next((c for c in self.connectors if c.platforms[0].platform == platform), None)
+
+    def capabilities(self, platform: str) -> PlatformCapabilities:
+        return capabilities_for(platform)
+
+    def all(self) -> list[FakeConnector]:
+        return list(self.connectors)

@@ -10,6 +10,7 @@ secret manager. The key comes from SOCIALDESK_SECRET_KEY, else from a key file m
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -86,8 +87,8 @@ def _key_from_file(path: Path | None) -> bytes:
     assert path is not None, "a secret box needs a key or a key file"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+        temporary = Path(name)
         with os.fdopen(fd, "wb") as out:
             out.write(Fernet.generate_key())
         try:
