@@ -28,7 +28,14 @@ from socialdesk.services.ports import Connector, Connectors, UnitOfWorkFactory
 
 # Headers kept with a quarantined delivery: enough to replay and to understand it, no cookies or
 # credentials.
-KEPT_HEADERS = ("content-type", "user-agent", "x-twitter-webhooks-signature", "x-hub-signature-256")
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-twitter-webhooks-signature",
+    "x-hub-signature-256",
+    "x-socialdesk-timestamp",
+    "x-socialdesk-signature",
+)
 
 
 @dataclass(slots=True)
@@ -85,7 +92,7 @@ def receive(
     except PayloadInvalid as exc:
         quarantine(uow, name, channel_id, request, exc.message, now)
         raise
-    return take_in(uow, name, delivery, now=now, policy=policy)
+    return take_in(uow, f"webhook:{name}", delivery, now=now, policy=policy)
 
 
 def take_in(
@@ -96,10 +103,11 @@ def take_in(
     now: datetime,
     policy: IntakePolicy,
 ) -> Received:
-    """Store a delivery's messages (one transaction, committed before we answer) and changes."""
+    """Store a delivery's messages (one transaction, committed before we answer) and changes;
+    `source` names where they came from in the raw event log (`webhook:x`, `poll:email`)."""
     result = None
     if delivery.messages:
-        result = ingest(uow, delivery.messages, now=now, policy=policy, source=f"webhook:{source}")
+        result = ingest(uow, delivery.messages, now=now, policy=policy, source=source)
     changed = apply_changes(uow, delivery.changes) if delivery.changes else 0
     return Received(WebhookResponse(), result, changed, dict(delivery.ignored))
 
@@ -156,7 +164,7 @@ def replay(
     connector, channel = channel_for(uow, connectors, item.connector, item.channel_id)
     try:
         delivery = connector.parse(channel, item.request())
-        received = take_in(uow, item.connector, delivery, now=now, policy=policy)
+        received = take_in(uow, f"webhook:{item.connector}", delivery, now=now, policy=policy)
         outcome = "taken in"
     except PayloadInvalid as exc:
         received, outcome = None, f"still unreadable: {exc.message}"

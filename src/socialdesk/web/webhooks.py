@@ -63,14 +63,14 @@ async def deliver(
     )
     counter = metrics.webhook_events
     if received.result is not None:
-        counter.labels(connector, "message", "new").inc(received.result.new_messages)
-        counter.labels(connector, "message", "duplicate").inc(received.result.duplicates)
+        counter.labels(connector, "new", "message").inc(received.result.new_messages)
+        counter.labels(connector, "duplicate", "message").inc(received.result.duplicates)
         metrics.ingested.labels(f"webhook:{connector}", "created").inc(received.result.new_messages)
         metrics.ingested.labels(f"webhook:{connector}", "duplicate").inc(received.result.duplicates)
         if received.result.new_messages:
             desk.notify_work()
     if received.changed:
-        counter.labels(connector, "change", "applied").inc(received.changed)
+        counter.labels(connector, "applied", "change").inc(received.changed)
     for kind, count in received.ignored.items():
         counter.labels(connector, "ignored", kind).inc(count)
     answer = received.response

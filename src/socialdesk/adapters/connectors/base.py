@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -20,6 +21,7 @@ from socialdesk.domain.channels import Channel
 from socialdesk.domain.connectors import (
     Delivery,
     OutboundReply,
+    PayloadInvalid,
     SendError,
     SendResult,
     WebhookRequest,
@@ -100,12 +102,14 @@ class BaseConnector:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
     ) -> Any:
         """One platform API call; its JSON body, or SendError saying what failed and whether to
-        try again. `what` names the call for the agent ("posting the reply on X")."""
+        try again. `what` names the call for the agent ("posting the reply on X"). `content`
+        sends exact bytes (a body that was signed must not be serialised again)."""
         try:
             response = self.http.request(
-                method, url, headers=headers, params=params, json=json, data=data
+                method, url, headers=headers, params=params, json=json, data=data, content=content
             )
         except httpx2.ConnectError as exc:
             raise SendError(f"{what}: cannot connect ({exc})", retryable=True) from exc
@@ -194,6 +198,24 @@ def rate_limit_reset(headers: Mapping[str, str]) -> datetime | None:
     """When X's rate-limit window resets (`x-rate-limit-reset`, epoch seconds)."""
     reset = (headers.get("x-rate-limit-reset") or "").strip()
     return from_epoch(reset) if reset.isdigit() else None
+
+
+def load_json(body: bytes) -> Any:
+    """A delivery's JSON, or PayloadInvalid saying why it cannot be read (bad syntax, bad UTF-8,
+    nesting too deep for the parser)."""
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise PayloadInvalid("the body is not JSON we can read: it is nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadInvalid(f"the body is not JSON: {exc}") from exc
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    payload = load_json(body)
+    if not isinstance(payload, dict):
+        raise PayloadInvalid("the body must be a JSON object")
+    return payload
 
 
 def same_secret(given: str | None, expected: str) -> bool:

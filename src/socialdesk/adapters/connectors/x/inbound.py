@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from socialdesk.adapters.connectors.base import from_epoch_ms, same_secret
+from socialdesk.adapters.connectors.base import from_epoch_ms, load_json_object, same_secret
 from socialdesk.domain.connectors import (
     Delivery,
     MessageChange,
@@ -64,7 +63,7 @@ def verify(secret: str, request: WebhookRequest) -> None:
 
 
 def parse(channel_id: int, own_user_id: str | None, body: bytes) -> Delivery:
-    payload = load_object(body)
+    payload = load_json_object(body)
     for_user = payload.get("for_user_id")
     if own_user_id and for_user is not None and str(for_user) != own_user_id:
         raise PayloadInvalid(
@@ -111,16 +110,6 @@ def parse(channel_id: int, own_user_id: str | None, body: bytes) -> Delivery:
         else:
             delivery.ignore(f"unknown:{key}")
     return delivery
-
-
-def load_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadInvalid(f"the body is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise PayloadInvalid("the body must be a JSON object")
-    return payload
 
 
 def _events(value: Any, key: str) -> list[dict[str, Any]]:
