@@ -30,12 +30,13 @@ started = time.perf_counter()
 from socialdesk.adapters.classifiers.triage import ModelTriage
 from socialdesk.ml.datasets import sentiment_validation
 from pathlib import Path
-model = ModelTriage(threads=int(sys.argv[3]))
+custom = Path(sys.argv[4]) if len(sys.argv) > 4 else None
+model = ModelTriage(custom=custom, threads=int(sys.argv[3]))
 load_s = time.perf_counter() - started
 loaded = rss_mb()
 texts = sentiment_validation(Path(sys.argv[1])).texts
 seconds = float(sys.argv[2])
-model.classify(texts[:64])  # warm-up
+model.classify(texts[:64])  # warm-up (and the custom model's encoder, when there is one)
 done, started = 0, time.perf_counter()
 while time.perf_counter() - started < seconds:
     for i in range(0, len(texts), 256):
@@ -63,9 +64,14 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--custom",
+        help="a directory with custom intents (`triage train-intents`), to measure with them",
+    )
     args = parser.parse_args()
+    extra = [args.custom] if args.custom else []
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, args.data, str(args.seconds), str(args.threads)],
+        [sys.executable, "-c", CHILD, args.data, str(args.seconds), str(args.threads), *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -74,6 +80,7 @@ def main() -> None:
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["added_rss_mb"] = result["rss_loaded_mb"] - result["rss_before_mb"]
     result["threads"] = args.threads
+    result["custom_intents"] = bool(args.custom)
     print(json.dumps({"benchmark": "triage", **result}, indent=2))
 
 

@@ -147,25 +147,7 @@ def _record(
 ) -> None:
     with uow() as unit:
         if isinstance(outcome, SendResult):
-            item.sent(outcome.platform_message_id, now)
-            unit.messages.set_delivery(
-                item.message_id,
-                DeliveryState.SENT,
-                external_id=outcome.platform_message_id,
-                url=outcome.url,
-            )
-            unit.events.append(
-                [
-                    ReplySent(
-                        occurred_at=now,
-                        conversation_id=item.conversation_id,
-                        message_id=item.message_id,
-                        platform_message_id=outcome.platform_message_id,
-                        attempts=item.attempts,
-                        reconciled=reconciled,
-                    )
-                ]
-            )
+            _sent(unit, item, outcome, reconciled, now)
             report.sent += 1
             report.reconciled += int(reconciled)
         else:
@@ -201,6 +183,42 @@ def _record(
                 report.retrying += 1
         unit.outbox.update(item)
         unit.commit()
+
+
+def _sent(
+    unit: UnitOfWork, item: OutboxItem, result: SendResult, reconciled: bool, now: datetime
+) -> None:
+    item.sent(result.platform_message_id, now)
+    unit.messages.set_delivery(
+        item.message_id,
+        DeliveryState.SENT,
+        external_id=result.platform_message_id,
+        url=result.url,
+    )
+    unit.events.append(
+        [
+            ReplySent(
+                occurred_at=now,
+                conversation_id=item.conversation_id,
+                message_id=item.message_id,
+                platform_message_id=result.platform_message_id,
+                attempts=item.attempts,
+                reconciled=reconciled,
+            )
+        ]
+    )
+
+
+def record_sent(uow: UnitOfWork, message_id: int, result: SendResult, now: datetime) -> None:
+    """A reply that reached its platform by another way (history loaded from elsewhere, the
+    demo's past): recorded as sent, so no worker sends it again."""
+    with uow:
+        item = uow.outbox.get_for_message(message_id, for_update=True)
+        if item is None:
+            raise NotFound(f"message {message_id} is not a reply in the outbox")
+        _sent(uow, item, result, False, now)
+        uow.outbox.update(item)
+        uow.commit()
 
 
 def retry_reply(

@@ -11,11 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from socialdesk.domain.agents import Agent, Role
+from socialdesk.domain.connectors import SendResult
 from socialdesk.domain.errors import InvalidTransition
 from socialdesk.domain.messages import Author, MessageKind, NormalisedMessage
 from socialdesk.services import conversations as actions
 from socialdesk.services.agents import create_agent, create_team
 from socialdesk.services.channels import create_channel
+from socialdesk.services.delivery import record_sent
 from socialdesk.services.intake import IntakePolicy, ingest
 from socialdesk.services.ports import PasswordHasher, SecretBox, UnitOfWorkFactory
 
@@ -179,7 +181,9 @@ def load_demo(
         )
     channels = []
     for platform, name, kind in CHANNELS:
-        channel = create_channel(uow(), secrets, None, platform, name, {"demo": "true"}, now)
+        channel = create_channel(
+            uow(), secrets, None, platform, name, {"demo": "true", "poll_seconds": "0"}, now
+        )
         assert channel.id is not None
         channels.append((channel.id, platform, kind))
     people = [_person(rng, i) for i in range(conversations * 2 // 3)]
@@ -261,7 +265,10 @@ class _Cast:
                 actions.add_note(uow(), agent, conversation_id, "Called the customer back.", t)
             else:
                 draft = actions.ReplyDraft(text=REPLIES[intent].format(**opening.facts))
-                actions.reply(uow(), agent, conversation_id, draft, t)
+                sent = actions.reply(uow(), agent, conversation_id, draft, t).message
+                assert sent.id is not None
+                # History: this reply reached the platform back then.
+                record_sent(uow(), sent.id, SendResult(f"demo-reply-{sent.id}"), t)
             added += 1
         if rng.random() < 0.45:
             t += timedelta(minutes=rng.randint(10, 600))
