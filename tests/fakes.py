@@ -41,8 +41,12 @@ from socialdesk.domain.messages import (
     NormalisedMessage,
     RawEvent,
 )
+from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
+from socialdesk.domain.playbook import Facts
+from socialdesk.domain.playbook_versions import PlaybookVersion
+from socialdesk.domain.routing import Activity
 from socialdesk.domain.triage import TextSignals, TriageInput
 
 T = TypeVar("T")
@@ -244,6 +248,44 @@ class FakeConversations(_Repo):
         ]
         return sorted(stale, key=lambda c: c.priority_scored_at)[:limit]
 
+    def open_counts(self, agent_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {i: {} for i in agent_ids}
+        for c in self.rows.values():
+            if c.assignee_id in counts and c.status in (Status.OPEN, Status.PENDING):
+                per = counts[c.assignee_id]
+                per[c.platform] = per.get(c.platform, 0) + 1
+        return counts
+
+    def assigned_open(self, agent_id: int) -> list[Conversation]:
+        return sorted(self._where(assignee_id=agent_id, status=Status.OPEN), key=lambda c: c.id)
+
+    def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
+        far = datetime.max.replace(tzinfo=UTC)
+        found = [
+            c
+            for c in self._where(status=Status.OPEN, assignee_id=None)
+            if c.team_id is None or c.team_id in team_ids
+        ]
+        found.sort(key=lambda c: (c.sla_due_at is None, c.sla_due_at or far, -c.priority, c.id))
+        return found[:limit]
+
+    def sla_stale(self, limit: int) -> list[Conversation]:
+        stale = [
+            c
+            for c in self.rows.values()
+            if c.status is not Status.CLOSED
+            and (c.sla_refreshed_at is None or (c.updated_at and c.sla_refreshed_at < c.updated_at))
+        ]
+        return [copy.deepcopy(c) for c in sorted(stale, key=lambda c: c.id)[:limit]]
+
+    def sla_due_before(self, before: datetime, limit: int) -> list[Conversation]:
+        due = [
+            c
+            for c in self._where(status=Status.OPEN)
+            if c.sla_due_at is not None and c.sla_due_at < before and c.sla_state != "breached"
+        ]
+        return sorted(due, key=lambda c: c.sla_due_at)[:limit]
+
     def due_snoozes(self, now: datetime, limit: int) -> list[Conversation]:
         due = [
             c
@@ -311,6 +353,88 @@ class FakeMessages(_Repo):
             if self.rows[message_id].triage is None:
                 self.rows[message_id].triage = copy.deepcopy(triage)
 
+    def claim_for_playbook(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        claims = self.state.table("playbook_claims")
+        waiting = [
+            m
+            for m in self._where(direction=Direction.INBOUND)
+            if m.triage is not None
+            and m.playbook is None
+            and (m.id not in claims or claims[m.id] < stale_before)
+        ]
+        chosen = sorted(m.id for m in waiting)[:limit]
+        for message_id in chosen:
+            claims[message_id] = now
+        return chosen
+
+    def playbook_facts(self, message_ids: Collection[int]) -> list[tuple[Facts, int | None]]:
+        found = []
+        for message_id in sorted(message_ids):
+            m = self.rows[message_id]
+            conversation = self.state.table("conversations")[m.conversation_id]
+            found.append((self._facts(m), conversation.team_id))
+        return found
+
+    def history(
+        self, since: datetime | None, after_id: int, limit: int
+    ) -> list[tuple[Facts, int | None, float | None]]:
+        found = []
+        for m in sorted(self._where(direction=Direction.INBOUND), key=lambda m: m.id):
+            if m.id <= after_id or (since is not None and m.created_at < since):
+                continue
+            conversation = self.state.table("conversations")[m.conversation_id]
+            facts = self._facts(m)
+            minutes = None
+            if facts.first_message and conversation.first_response_at is not None:
+                minutes = (conversation.first_response_at - m.created_at).total_seconds() / 60
+            found.append((facts, conversation.team_id, minutes))
+        return found[:limit]
+
+    def _facts(self, m: Message) -> Facts:
+        channel = self.state.table("channels")[m.channel_id]
+        identity = self.state.table("identities").get(m.author_identity_id or -1)
+        customer = self.state.table("customers").get(identity.customer_id) if identity else None
+        triage = m.triage or {}
+        earlier = [
+            o
+            for o in self.rows.values()
+            if o.conversation_id == m.conversation_id
+            and o.direction is Direction.INBOUND
+            and (o.created_at, o.id) < (m.created_at, m.id)
+        ]
+        return Facts(
+            platform=channel.platform,
+            channel_id=m.channel_id,
+            channel_name=channel.name,
+            visibility=m.visibility.value,
+            kind=m.kind.value,
+            text=m.text,
+            created_at=m.created_at,
+            sentiment=triage.get("sentiment"),
+            needs_response=triage.get("needs_response"),
+            needs_response_p=triage.get("needs_response_p"),
+            intent=triage.get("intent"),
+            language=triage.get("language"),
+            pii=frozenset(p["kind"] for p in triage.get("pii", [])),
+            spam_p=triage.get("spam_p"),
+            priority=(triage.get("priority") or {}).get("score"),
+            question=bool(triage.get("question")),
+            followers=identity.followers if identity else None,
+            verified=bool(identity.verified) if identity else False,
+            customer_tags=frozenset(customer.tags) if customer else frozenset(),
+            listening_query=m.meta.get("listening_query"),
+            first_message=not earlier,
+            message_id=m.id,
+            conversation_id=m.conversation_id,
+        )
+
+    def set_playbook(self, message_id: int, result: dict[str, Any]) -> None:
+        self.rows[message_id].playbook = copy.deepcopy(result)
+
+    def brand_replies(self, conversation_id: int) -> list[tuple[int, int | None, datetime]]:
+        found = self._where(conversation_id=conversation_id, direction=Direction.OUTBOUND)
+        return [(m.id, m.author_agent_id, m.created_at) for m in sorted(found, key=lambda m: m.id)]
+
     def latest_inbound(self, conversation_id: int) -> Message | None:
         found = self._where(conversation_id=conversation_id, direction=Direction.INBOUND)
         return max(found, key=lambda m: (m.created_at, m.id)) if found else None
@@ -355,6 +479,11 @@ class FakeRawEvents(_Repo):
 class FakeAgents(_Repo):
     name = "agents"
 
+    def in_team(self, team_id: int) -> list[Agent]:
+        return sorted(
+            (a for a in self._where(active=True) if team_id in a.team_ids), key=lambda a: a.id
+        )
+
     def add(self, agent: Agent) -> None:
         self._add(agent)
 
@@ -383,6 +512,12 @@ class FakeTeams(_Repo):
     def find(self, name: str) -> Team | None:
         found = self._where(name=name)
         return found[0] if found else None
+
+    def list_all(self) -> list[Team]:
+        return sorted(self._where(), key=lambda t: t.id)
+
+    def update(self, team: Team) -> None:
+        self._put(team)
 
 
 class FakeTokens(_Repo):
@@ -501,6 +636,112 @@ class FakeQuarantine(_Repo):
         self._put(item)
 
 
+class _Named(_Repo):
+    """A repository of things found by name (templates, calendars, SLA policies)."""
+
+    def add(self, item: Any) -> None:
+        assert self.find(item.name) is None, "unique name"
+        self._add(item)
+
+    def get(self, item_id: int) -> Any:
+        return self._get(item_id)
+
+    def find(self, name: str) -> Any:
+        found = self._where(name=name)
+        return found[0] if found else None
+
+    def update(self, item: Any) -> None:
+        self._put(item)
+
+    def delete(self, item_id: int) -> None:
+        del self.rows[item_id]
+
+
+class FakeTemplates(_Named):
+    name = "templates"
+
+
+class FakeCalendars(_Named):
+    name = "calendars"
+
+
+class FakeSlaPolicies(_Named):
+    name = "sla_policies"
+
+
+class FakeNotifications(_Repo):
+    name = "notifications"
+
+    def add(self, notification: Notification) -> bool:
+        if self._where(dedupe_key=notification.dedupe_key):
+            return False
+        self._add(notification)
+        return True
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
+        due = sorted(
+            (
+                n
+                for n in self.rows.values()
+                if n.state == "queued"
+                and n.next_attempt_at is not None
+                and n.next_attempt_at <= now
+            ),
+            key=lambda n: (n.next_attempt_at, n.id),
+        )[:limit]
+        for n in due:
+            n.attempts += 1
+            n.next_attempt_at = now + lease
+        return [copy.deepcopy(n) for n in due]
+
+    def update(self, notification: Notification) -> None:
+        self._put(notification)
+
+
+class FakeActivities(_Repo):
+    name = "activities"
+
+    def beat(self, activity: Activity, seen_up_to: datetime | None) -> None:
+        key = activity.conversation_id * 1_000_000 + activity.agent_id
+        self.rows[key] = activity
+
+    def in_conversation(self, conversation_id: int, since: datetime) -> list[Activity]:
+        return [
+            a for a in self.rows.values() if a.conversation_id == conversation_id and a.at >= since
+        ]
+
+
+class FakePlaybooks(_Repo):
+    name = "playbooks"
+
+    def add(self, version: PlaybookVersion) -> None:
+        self._add(version)
+
+    def get(self, version: int) -> PlaybookVersion | None:
+        found = self._where(version=version)
+        return found[0] if found else None
+
+    def live(self) -> PlaybookVersion | None:
+        found = self._where(live=True)
+        return found[0] if found else None
+
+    def latest_number(self) -> int:
+        return max((v.version for v in self.rows.values()), default=0)
+
+    def list(self, limit: int) -> list[PlaybookVersion]:
+        return sorted(self._where(), key=lambda v: -v.version)[:limit]
+
+    def activate(self, version: int, now: datetime) -> None:
+        for v in self.rows.values():
+            v.live = v.version == version
+            if v.live:
+                v.activated_at = now
+
+    def previously_live(self, current: int) -> PlaybookVersion | None:
+        found = [v for v in self._where() if v.version != current and v.activated_at is not None]
+        return max(found, key=lambda v: (v.activated_at, v.version)) if found else None
+
+
 class FakeEventLog:
     def __init__(self, pending: list[Event]) -> None:
         self.pending = pending
@@ -532,6 +773,12 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.work)
         self.polls = FakePolls(self.work)
         self.quarantine = FakeQuarantine(self.work)
+        self.templates = FakeTemplates(self.work)
+        self.notifications = FakeNotifications(self.work)
+        self.calendars = FakeCalendars(self.work)
+        self.sla_policies = FakeSlaPolicies(self.work)
+        self.activities = FakeActivities(self.work)
+        self.playbooks = FakePlaybooks(self.work)
         self.events = FakeEventLog(self.pending)
         return self
 

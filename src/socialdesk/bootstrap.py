@@ -8,22 +8,29 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from socialdesk.adapters.calendars import holiday_dates
 from socialdesk.adapters.clock import SystemClock
 from socialdesk.adapters.connectors import InstalledConnectors
 from socialdesk.adapters.db.engine import make_engine, refresh_statistics
 from socialdesk.adapters.db.migrate import current_revision, head_revision, upgrade
 from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from socialdesk.adapters.notifier import WebhookAndMailNotifier
 from socialdesk.adapters.passwords import Argon2PasswordHasher
+from socialdesk.adapters.playbooks.yaml_format import parse_playbook
 from socialdesk.adapters.secrets import FernetSecretBox
 from socialdesk.config import Settings
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
+from socialdesk.services.playbooks import LivePlaybook, Runtime
 from socialdesk.services.ports import (
     Classifier,
     Clock,
     Connectors,
+    Holidays,
+    Notifier,
     PasswordHasher,
+    PlaybookParser,
     SecretBox,
     UnitOfWorkFactory,
 )
@@ -41,17 +48,22 @@ class Desk:
     hasher: PasswordHasher
     secrets: SecretBox
     connectors: Connectors
+    notifier: Notifier
+    parse_playbook: PlaybookParser = parse_playbook
+    holidays: Holidays = holiday_dates
     policy: IntakePolicy = field(default_factory=IntakePolicy)
     triage_policy: TriagePolicy = field(default_factory=TriagePolicy)
     classifier_override: Classifier | None = None
     work_signal: threading.Event = field(default_factory=threading.Event)
     _classifier: Classifier | None = field(default=None, init=False, repr=False)
     _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _live: LivePlaybook | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
         self.engine.dispose()
         for connector in self.connectors.all():
             connector.close()
+        self.notifier.close()
 
     def classifier(self) -> Classifier:
         """The triage models, loaded on first use (a second or two), so commands that never
@@ -72,6 +84,20 @@ class Desk:
                     threads=s.triage_threads,
                 )
             return self._classifier
+
+    def playbook_runtime(self) -> Runtime:
+        """What the worker applies the live playbook with (the parsed live version is kept
+        between passes)."""
+        if self._live is None:
+            self._live = LivePlaybook(self.parse_playbook)
+        return Runtime(
+            live=self._live,
+            holidays=self.holidays,
+            weights=self.triage_policy.weights,
+            target_minutes=self.policy.targets.first_response.total_seconds() / 60,
+            public_url=self.settings.public_url,
+            capabilities=self.connectors.capabilities,
+        )
 
     def notify_work(self) -> None:
         """Wake the background worker now (new messages to triage) instead of at its next tick."""
@@ -119,6 +145,11 @@ def bootstrap(
         hasher=Argon2PasswordHasher(),
         secrets=secrets,
         connectors=connectors or InstalledConnectors.discover(secrets),
+        notifier=WebhookAndMailNotifier(
+            signing_secret=settings.notify_signing_secret,
+            smtp_url=settings.smtp_url,
+            mail_from=settings.mail_from,
+        ),
         policy=policy,
         triage_policy=TriagePolicy(
             weights=PriorityWeights.from_mapping(settings.priority_weights),

@@ -35,6 +35,7 @@ from socialdesk.config import Settings
 from socialdesk.domain.agents import Role
 from socialdesk.domain.errors import DomainError
 from socialdesk.domain.messages import NormalisedMessage
+from socialdesk.playbook_cli import app as playbook_app
 from socialdesk.queries.directory import list_channels, list_quarantine, list_users
 from socialdesk.services import agents as agent_service
 from socialdesk.services.channels import create_channel, ensure_channels, update_channel
@@ -59,6 +60,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(token_app, name="token")
 app.add_typer(triage_app, name="triage")
+app.add_typer(playbook_app, name="playbook")
 
 err = Console(stderr=True)
 

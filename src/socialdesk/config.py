@@ -63,6 +63,20 @@ class Settings(BaseSettings):
         description="Fernet key that encrypts channel credentials at rest (every process of a "
         "desk needs the same one); unset: a key file is made on first use",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the desk's address as people reach it (links in escalations)",
+    )
+    notify_signing_secret: str | None = Field(
+        None,
+        description="signs escalation webhooks (X-Socialdesk-Signature) so receivers can check them",
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="SMTP server for escalation e-mails: smtp://user:pass@host:25, "
+        "smtp+starttls://…:587 or smtps://…:465",
+    )
+    mail_from: str = Field("socialdesk@localhost", description="sender of escalation e-mails")
     secret_key_file: Path = Field(
         Path("var/secret.key"), description="where the credential key is kept when not given"
     )

@@ -1,5 +1,6 @@
-"""Background jobs: triage of new messages, priorities that grow while customers wait,
-snoozed conversations whose time has come, replies to send, and channels to poll.
+"""Background jobs: triage of new messages, the live playbook on them, SLA due times and their
+warnings, priorities that grow while customers wait, snoozed conversations whose time has come,
+replies and escalations to send, and channels to poll.
 
 With SQLite the web process runs this loop in a thread (one process does it all); with PostgreSQL
 any number of `socialdesk worker` processes may run it, since each job claims its rows with
@@ -17,7 +18,11 @@ import structlog
 from socialdesk.bootstrap import Desk
 from socialdesk.services.conversations import wake_due_snoozes
 from socialdesk.services.delivery import deliver_due
+from socialdesk.services.notifications import deliver_notifications
+from socialdesk.services.playbooks import BATCH as PLAYBOOK_BATCH
+from socialdesk.services.playbooks import escalate_sla, run_pending
 from socialdesk.services.polling import poll_due
+from socialdesk.services.sla import sweep as sla_sweep
 from socialdesk.services.triage import BATCH, rescore_waiting, triage_pending
 
 log = structlog.get_logger("socialdesk.worker")
@@ -34,13 +39,42 @@ def _triage(desk: Desk) -> int:
             return triaged
 
 
+def _playbook(desk: Desk) -> int:
+    done = 0
+    while True:
+        report = run_pending(desk.uow, desk.playbook_runtime(), now=desk.clock.now())
+        done += report.messages
+        if report.messages < PLAYBOOK_BATCH:
+            return done
+
+
+def _sla(desk: Desk) -> int:
+    runtime = desk.playbook_runtime()
+    return sla_sweep(
+        desk.uow,
+        desk.holidays,
+        targets=desk.policy.targets,
+        now=desk.clock.now(),
+        on_change=lambda unit, conversation, state, now: escalate_sla(
+            unit, runtime, conversation, state, now
+        ),
+    ).refreshed
+
+
 JOBS: dict[str, Callable[[Desk], int]] = {
     "triaged": _triage,
+    "playbook": lambda desk: (
+        run_pending(desk.uow, desk.playbook_runtime(), now=desk.clock.now()).messages
+    ),
+    "sla": lambda desk: _sla(desk),
     "rescored": lambda desk: rescore_waiting(
         desk.uow, now=desk.clock.now(), policy=desk.triage_policy
     ),
     "woken": lambda desk: wake_due_snoozes(desk.uow(), desk.clock.now()),
     "delivered": lambda desk: deliver_due(desk.uow, desk.connectors, now=desk.clock.now()).total,
+    "notified": lambda desk: (
+        deliver_notifications(desk.uow, desk.notifier, now=desk.clock.now()).sent
+    ),
     "polled": lambda desk: (
         poll_due(desk.uow, desk.connectors, now=desk.clock.now(), policy=desk.policy).messages
     ),

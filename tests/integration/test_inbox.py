@@ -82,7 +82,7 @@ def seeded(desk: Desk) -> Desk:
 
 def all_rows(desk: Desk, statuses: tuple[str, ...]) -> list[Any]:
     with desk.engine.connect() as conn:
-        rows = conn.execute(t.conversations.select()).all()
+        rows = conn.execute(t.conversations.select().order_by(t.conversations.c.id)).all()
     return [r for r in rows if not statuses or r.status in statuses]
 
 
@@ -157,7 +157,8 @@ def test_filters(seeded: Desk) -> None:
     assert ids(priority_min=50, priority_max=89) == {r.id for r in rows if r.priority == 50}
     assert len(ids(tag="vip")) == 5
     assert ids(unassigned=True) == {r.id for r in rows if r.assignee_id is None}
-    assert ids(assignee_id=rows[0].assignee_id) == {r.id for r in rows if r.assignee_id}
+    assignee = next(r.assignee_id for r in rows if r.assignee_id)
+    assert ids(assignee_id=assignee) == {r.id for r in rows if r.assignee_id == assignee}
     assert len(ids(text="broken order")) == 22
     assert len(ids(text="LATE")) == 21
 

@@ -31,8 +31,16 @@ _RANKS = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
 @dataclass(slots=True)
 class Team:
+    """A group of agents. `skills` (languages, platforms, intents; empty: any) decide which
+    conversations routing sends it; `assignment_mode` how it hands them to its agents."""
+
     name: str
     created_at: datetime
+    skills: dict[str, list[str]] = field(default_factory=dict)
+    assignment_mode: str = "round_robin"
+    calendar_id: int | None = None
+    sla_policy_id: int | None = None
+    last_assigned_agent_id: int | None = None
     id: int | None = None
 
 
@@ -46,6 +54,10 @@ class Agent:
     password_hash: str | None = None
     active: bool = True
     team_ids: list[int] = field(default_factory=list)
+    capacity: dict[str, int] = field(default_factory=dict)
+    presence: str = "offline"
+    presence_at: datetime | None = None
+    last_assigned_at: datetime | None = None
     id: int | None = None
 
     @property

@@ -75,6 +75,23 @@ class Conversation:
     priority_basis: dict[str, Any] = field(default_factory=dict)
     priority_factors: list[dict[str, Any]] = field(default_factory=list)
     priority_scored_at: datetime | None = None
+    # SLA (see services/sla.py): the policy, its due times and state, and the periods spent
+    # pending (closed periods wait in `pending_periods` until the SLA service turns them into
+    # business time in `sla_paused_seconds`; it knows the calendar).
+    sla_policy_id: int | None = None
+    first_response_due_at: datetime | None = None
+    next_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_state: str | None = None
+    sla_paused_seconds: int = 0
+    pending_since: datetime | None = None
+    pending_periods: list[list[str]] = field(default_factory=list)
+    sla_refreshed_at: datetime | None = None
+    # What the playbook decided that stays with the conversation.
+    priority_rule: dict[str, int] | None = None
+    suppressed_reason: str | None = None
+    private_mode: str | None = None
+    auto_acked_at: datetime | None = None
     id: int | None = None
 
     # -- messages arriving -------------------------------------------------------------------
@@ -89,6 +106,7 @@ class Conversation:
         """
         reopened = self.status is Status.CLOSED
         if self.status is not Status.OPEN:
+            self._leave_pending(at)
             self.status = Status.OPEN
             self.snoozed_until = None
             self.closed_at = None
@@ -156,10 +174,20 @@ class Conversation:
         basis = self.priority_basis
         waited = (now - self.waiting_since).total_seconds() / 60 if self.waiting_since else 0.0
         priority = score_priority_from_basis(basis, waited, target_minutes, weights)
-        self.priority = priority.score
-        self.priority_factors = [
+        factors = [
             {"name": f.name, "points": f.points, "detail": f.detail} for f in priority.factors
         ]
+        score = priority.score
+        rule = self.priority_rule or {}
+        if rule:
+            ruled = rule.get("set", score) + rule.get("add", 0)
+            ruled = max(0, min(100, ruled))
+            factors.append(
+                {"name": "playbook", "points": ruled - score, "detail": _rule_detail(rule)}
+            )
+            score = ruled
+        self.priority = score
+        self.priority_factors = factors
         self.priority_scored_at = now
 
     def record_note(self, now: datetime) -> None:
@@ -198,6 +226,7 @@ class Conversation:
             )
         if until - now > timedelta(days=366):
             raise InvalidInput("snooze for at most a year", field="until")
+        self._leave_pending(now)
         self.status = Status.SNOOZED
         self.snoozed_until = until
         self.updated_at = now
@@ -212,6 +241,7 @@ class Conversation:
     def close(self, now: datetime, reason: str | None) -> None:
         if self.status is Status.CLOSED:
             raise InvalidTransition(f"conversation {self.id} is already closed")
+        self._leave_pending(now)
         self.status = Status.CLOSED
         self.closed_at = now
         self.close_reason = reason
@@ -229,6 +259,7 @@ class Conversation:
         self.status = Status.OPEN
         self.closed_at = None
         self.close_reason = None
+        self.suppressed_reason = None
         self.snoozed_until = None
         self.updated_at = now
         self.sla_due_at = targets.due(self.waiting_since, self.first_response_at is not None)
@@ -240,7 +271,34 @@ class Conversation:
             return
         if status is Status.SNOOZED:
             raise InvalidInput("use snooze to snooze a conversation", field="status")
+        if status is Status.PENDING and self.status is not Status.PENDING:
+            self.pending_since = now
+        elif status is not Status.PENDING:
+            self._leave_pending(now)
         self.status = status
         self.snoozed_until = None
         self.closed_at = None
         self.updated_at = now
+
+    def _leave_pending(self, at: datetime) -> None:
+        """End a pending period (the SLA clock's pause) at `at`, if one is running."""
+        if self.pending_since is not None:
+            if at > self.pending_since:
+                self.pending_periods.append([self.pending_since.isoformat(), at.isoformat()])
+            self.pending_since = None
+
+    def suppress(self, reason: str, now: datetime) -> None:
+        """The playbook says no response is needed: out of the queue, with the reason kept (the
+        conversation counts as suppressed, not answered), undone by reopening it."""
+        self.suppressed_reason = reason
+        if self.status is not Status.CLOSED:
+            self.close(now, f"suppressed: {reason}")
+
+
+def _rule_detail(rule: dict[str, int]) -> str:
+    parts = []
+    if "set" in rule:
+        parts.append(f"set to {rule['set']}")
+    if rule.get("add"):
+        parts.append(f"{rule['add']:+d}")
+    return "playbook " + " ".join(parts)

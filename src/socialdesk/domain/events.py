@@ -19,6 +19,10 @@ nobody for the system) and when.
      ├── ConversationSnoozed      put aside until a time
      ├── ConversationWoken        a snooze ran out
      ├── ConversationClosed       closed by an agent (reason) or by a reply with status closed
+     ├── SlaWarning / SlaBreached the next due time came within the policy's warning window / passed
+     ├── PlaybookMatched          rules of the live playbook fired on a message (what they did)
+     ├── ConversationSuppressed   the playbook decided no response is needed (reason)
+     ├── PlaybookActivated        a playbook version went live (saved, activated, rolled back)
      ├── ChannelCreated           an admin connected a channel
      ├── ChannelUpdated           an admin changed its settings (names only) or switched it off/on
      ├── AgentCreated             an admin added a user
@@ -179,6 +183,41 @@ class ChannelCreated(Event):
     channel_id: int
     platform: str
     channel_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaWarning(Event):
+    name: ClassVar[str] = "sla_warning"
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaBreached(Event):
+    name: ClassVar[str] = "sla_breached"
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybookMatched(Event):
+    name: ClassVar[str] = "playbook_matched"
+    message_id: int
+    version: int
+    rules: list[str]
+    actions: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationSuppressed(Event):
+    name: ClassVar[str] = "conversation_suppressed"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybookActivated(Event):
+    name: ClassVar[str] = "playbook_activated"
+    version: int
+    previous: int | None
+    comment: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

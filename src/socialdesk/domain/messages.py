@@ -175,6 +175,7 @@ class Message:
     delivery_error: str | None = None
     raw_event_id: int | None = None
     triage: dict[str, Any] | None = None
+    playbook: dict[str, Any] | None = None
     id: int | None = None
 
 

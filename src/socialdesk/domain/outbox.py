@@ -84,3 +84,23 @@ class OutboxItem:
         self.attempts = 0
         self.next_attempt_at = now
         self.last_error = None
+
+
+def retry_delay(
+    attempts: int,
+    now: datetime,
+    *,
+    retry_after: float | None = None,
+    retry_at: datetime | None = None,
+    rng: random.Random | None = None,
+) -> timedelta:
+    """How long to wait before the next attempt: the other side's own wait when it gave one,
+    else exponential backoff (5 s, 10 s, 20 s … up to 15 min) with jitter, so many failed sends
+    do not all come back at the same moment."""
+    if retry_after is not None:
+        return timedelta(seconds=max(0.0, retry_after))
+    if retry_at is not None:
+        return max(timedelta(0), retry_at - now)
+    ceiling: timedelta = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (max(1, attempts) - 1))
+    jitter: float = 0.5 + 0.5 * (rng or random).random()
+    return ceiling * jitter

@@ -60,6 +60,7 @@ class MessageView:
     agent: AgentRef | None
     delivery: Delivery | None
     triage: dict[str, Any] | None
+    playbook: dict[str, Any] | None  # the rules that fired on it and what they did
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ def _messages(
                 if r.outbox_state is not None
                 else None,
                 triage=r.triage,
+                playbook=r.playbook,
             )
         )
     return views

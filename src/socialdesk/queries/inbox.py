@@ -126,6 +126,20 @@ class ConversationSummary:
     snoozed_until: datetime | None
     closed_at: datetime | None
     close_reason: str | None
+    sla: SlaView
+    suppressed_reason: str | None
+    private_mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaView:
+    """The conversation's SLA: its policy, each due time and the state (ok, warning, breached)."""
+
+    policy_id: int | None
+    state: str | None
+    first_response_due_at: datetime | None
+    next_response_due_at: datetime | None
+    resolution_due_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +209,15 @@ def summary_from_row(row: Row[Any], tags: list[str]) -> ConversationSummary:
         snoozed_until=row.snoozed_until,
         closed_at=row.closed_at,
         close_reason=row.close_reason,
+        sla=SlaView(
+            policy_id=row.sla_policy_id,
+            state=row.sla_state,
+            first_response_due_at=row.first_response_due_at,
+            next_response_due_at=row.next_response_due_at,
+            resolution_due_at=row.resolution_due_at,
+        ),
+        suppressed_reason=row.suppressed_reason,
+        private_mode=row.private_mode,
     )
 
 

@@ -31,6 +31,7 @@ from socialdesk.domain.events import (
 from socialdesk.domain.messages import DeliveryState, Direction, Message, MessageKind, Visibility
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
+from socialdesk.domain.routing import reply_collision
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.text import check_text
 from socialdesk.services.ports import UnitOfWork
@@ -49,6 +50,8 @@ class ReplyDraft:
     idempotency_key: str | None = None
     status_after: Status = Status.PENDING
     in_reply_to_message_id: int | None = None
+    seen_up_to: datetime | None = None  # when the agent last saw the thread (collision check)
+    force: bool = False  # send even though someone else replied since `seen_up_to`
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ def check_reply(
     draft: ReplyDraft,
     now: datetime,
     capabilities: Capabilities = capabilities_for,
+    actor_id: int | None = None,
 ) -> _CheckedReply | ReplyResult:
     """Validate a reply; returns the earlier result when the idempotency key was used already."""
     if draft.idempotency_key is not None:
@@ -119,6 +123,14 @@ def check_reply(
             field="text",
         )
     _check_window(conversation, caps, mode, target, now)
+    if mode is ReplyMode.PUBLIC_REPLY and conversation.private_mode == "required":
+        raise InvalidInput(
+            "the playbook requires answering this conversation privately (it involves account "
+            "data); reply with visibility private",
+            field="visibility",
+        )
+    if draft.seen_up_to is not None and not draft.force and conversation.id is not None:
+        _check_collision(uow, conversation.id, draft.seen_up_to, actor_id)
     return _CheckedReply(text, visibility, mode, target, draft.idempotency_key, draft.status_after)
 
 
@@ -138,6 +150,30 @@ def _target(uow: UnitOfWork, conversation: Conversation, message_id: int | None)
             field="in_reply_to_message_id",
         )
     return message
+
+
+def _check_collision(
+    uow: UnitOfWork, conversation_id: int, seen_up_to: datetime, actor_id: int | None
+) -> None:
+    """Refuse (409) a reply when somebody else answered after the agent last looked, so two
+    agents do not answer the same customer twice; sending again with `force` overrides."""
+    collision = reply_collision(
+        seen_up_to=seen_up_to,
+        me=actor_id if actor_id is not None else -1,
+        brand_replies=uow.messages.brand_replies(conversation_id),
+    )
+    if collision is None:
+        return
+    who = "someone outside the desk"
+    if collision.by_agent_id is not None:
+        other = uow.agents.get(collision.by_agent_id)
+        who = other.name if other else f"agent {collision.by_agent_id}"
+    raise Conflict(
+        f"{who} replied at {collision.at.isoformat()} (message {collision.message_id}), after "
+        "you last saw this conversation; read their reply, then send again with force if yours "
+        "is still needed",
+        field="seen_up_to",
+    )
 
 
 def _mode(
@@ -281,7 +317,7 @@ def reply(
 ) -> ReplyResult:
     with uow:
         conversation = load(uow, conversation_id)
-        checked = check_reply(uow, conversation, draft, now, capabilities)
+        checked = check_reply(uow, conversation, draft, now, capabilities, actor.id)
         if isinstance(checked, ReplyResult):
             return checked
         result = do_reply(uow, conversation, actor, checked, now)

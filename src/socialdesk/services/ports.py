@@ -7,8 +7,8 @@ unit tests use in-memory fakes of these same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -27,8 +27,14 @@ from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
 from socialdesk.domain.messages import DeliveryState, Message, RawEvent
+from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities
+from socialdesk.domain.playbook import Facts, Playbook
+from socialdesk.domain.playbook_versions import PlaybookVersion
+from socialdesk.domain.routing import Activity
+from socialdesk.domain.sla_specs import CalendarSpec, SlaPolicySpec
+from socialdesk.domain.templates import Template
 from socialdesk.domain.triage import TextSignals, TriageInput
 
 
@@ -200,6 +206,28 @@ class ConversationRepository(Protocol):
         skip them)."""
         ...
 
+    def open_counts(self, agent_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        """Open and pending conversations each agent holds, per platform."""
+        ...
+
+    def assigned_open(self, agent_id: int) -> list[Conversation]:
+        """An agent's open conversations, locked (to hand them on when they go offline)."""
+        ...
+
+    def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
+        """Open, unassigned conversations of these teams or of no team, most urgent first (by
+        SLA due time, then priority), locked so two agents taking next never get the same."""
+        ...
+
+    def sla_stale(self, limit: int) -> list[Conversation]:
+        """Conversations changed since their SLA was last computed, locked (others skip them)."""
+        ...
+
+    def sla_due_before(self, before: datetime, limit: int) -> list[Conversation]:
+        """Open conversations whose next SLA due time is before `before` and whose state does
+        not yet say breached, soonest first, locked."""
+        ...
+
 
 class MessageRepository(Protocol):
     def find_many(self, channel_id: int, external_ids: Collection[str]) -> dict[str, Message]: ...
@@ -231,6 +259,29 @@ class MessageRepository(Protocol):
         url: str | None = None,
     ) -> None: ...
 
+    def claim_for_playbook(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        """Triaged inbound messages the playbook has not seen, marked taken now (claims older
+        than `stale_before` are taken again), in id order."""
+        ...
+
+    def playbook_facts(self, message_ids: Collection[int]) -> list[tuple[Facts, int | None]]:
+        """What the rules see about each message (business_hours left True: the service knows
+        the calendars), with its conversation's team id."""
+        ...
+
+    def history(
+        self, since: datetime | None, after_id: int, limit: int
+    ) -> list[tuple[Facts, int | None, float | None]]:
+        """Stored inbound messages for a backtest, by id after `after_id`: facts, the team
+        they had, and for a conversation's first message the minutes to the first response."""
+        ...
+
+    def set_playbook(self, message_id: int, result: dict[str, Any]) -> None: ...
+
+    def brand_replies(self, conversation_id: int) -> list[tuple[int, int | None, datetime]]:
+        """(message id, agent id, time) of the outbound replies in a conversation."""
+        ...
+
     def apply_change(self, change: MessageChange) -> bool:
         """Apply an edit or removal to a stored message; False when there is no such message."""
         ...
@@ -242,6 +293,8 @@ class RawEventRepository(Protocol):
 
 class AgentRepository(Protocol):
     def add(self, agent: Agent) -> None: ...
+
+    def in_team(self, team_id: int) -> list[Agent]: ...
 
     def get(self, agent_id: int) -> Agent | None: ...
 
@@ -256,6 +309,105 @@ class TeamRepository(Protocol):
     def get(self, team_id: int) -> Team | None: ...
 
     def find(self, name: str) -> Team | None: ...
+
+    def list_all(self) -> list[Team]: ...
+
+    def update(self, team: Team) -> None: ...
+
+
+class NotificationRepository(Protocol):
+    def add(self, notification: Notification) -> bool:
+        """Store it unless one with the same dedupe key exists; whether it was stored."""
+        ...
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
+        """Due notifications, locked, with one more attempt and held for `lease` (a worker that
+        dies leaves them to be taken again after it)."""
+        ...
+
+    def update(self, notification: Notification) -> None: ...
+
+
+class Notifier(Protocol):
+    """Sends an escalation by webhook or e-mail; SendError when it could not."""
+
+    def send(self, notification: Notification) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CalendarRepository(Protocol):
+    def add(self, calendar: CalendarSpec) -> None: ...
+
+    def get(self, calendar_id: int) -> CalendarSpec | None: ...
+
+    def find(self, name: str) -> CalendarSpec | None: ...
+
+    def update(self, calendar: CalendarSpec) -> None: ...
+
+
+class SlaPolicyRepository(Protocol):
+    def add(self, policy: SlaPolicySpec) -> None: ...
+
+    def get(self, policy_id: int) -> SlaPolicySpec | None: ...
+
+    def find(self, name: str) -> SlaPolicySpec | None: ...
+
+    def update(self, policy: SlaPolicySpec) -> None: ...
+
+
+class Holidays(Protocol):
+    """Public holidays of a country (and region) for some years."""
+
+    def __call__(
+        self, country: str, years: Iterable[int], subdivision: str | None = None
+    ) -> frozenset[date]: ...
+
+
+class ActivityRepository(Protocol):
+    def beat(self, activity: Activity, seen_up_to: datetime | None) -> None:
+        """Record that an agent is viewing or typing in a conversation now (one row each)."""
+        ...
+
+    def in_conversation(self, conversation_id: int, since: datetime) -> list[Activity]: ...
+
+
+class PlaybookVersionRepository(Protocol):
+    def add(self, version: PlaybookVersion) -> None: ...
+
+    def get(self, version: int) -> PlaybookVersion | None: ...
+
+    def live(self) -> PlaybookVersion | None: ...
+
+    def latest_number(self) -> int: ...
+
+    def list(self, limit: int) -> list[PlaybookVersion]:
+        """Newest first."""
+        ...
+
+    def activate(self, version: int, now: datetime) -> None:
+        """Make this version the live one (and no other)."""
+        ...
+
+    def previously_live(self, current: int) -> PlaybookVersion | None:
+        """The version that was live before `current` (the most recently activated other one)."""
+        ...
+
+
+class PlaybookParser(Protocol):
+    """Reads a playbook file; PlaybookInvalid lists every problem with its line and rule."""
+
+    def __call__(self, text: str, source: str = "playbook.yaml") -> Playbook: ...
+
+
+class TemplateRepository(Protocol):
+    def add(self, template: Template) -> None: ...
+
+    def find(self, name: str) -> Template | None: ...
+
+    def update(self, template: Template) -> None: ...
+
+    def delete(self, template_id: int) -> None: ...
 
 
 class TokenRepository(Protocol):
@@ -348,6 +500,24 @@ class UnitOfWork(Protocol):
 
     @property
     def polls(self) -> ChannelPollRepository: ...
+
+    @property
+    def templates(self) -> TemplateRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
+
+    @property
+    def calendars(self) -> CalendarRepository: ...
+
+    @property
+    def activities(self) -> ActivityRepository: ...
+
+    @property
+    def playbooks(self) -> PlaybookVersionRepository: ...
+
+    @property
+    def sla_policies(self) -> SlaPolicyRepository: ...
 
     @property
     def quarantine(self) -> QuarantineRepository: ...

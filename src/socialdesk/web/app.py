@@ -14,7 +14,15 @@ from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
 from socialdesk.logs import configure_logging
 from socialdesk.web import errors, webhooks
-from socialdesk.web.api import admin, conversations, customers, health, messages
+from socialdesk.web.api import (
+    admin,
+    conversations,
+    customers,
+    health,
+    messages,
+    operations,
+    playbooks,
+)
 from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
 from socialdesk.worker import start_thread
 
@@ -56,6 +64,8 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(customers.router)
     app.include_router(admin.router)
+    app.include_router(playbooks.router)
+    app.include_router(operations.router)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.add_api_route("/", home, include_in_schema=False, response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from socialdesk.domain.errors import (
     NotFound,
     Unauthorized,
 )
+from socialdesk.domain.playbook import PlaybookInvalid
 
 log = structlog.get_logger("socialdesk.web")
 
@@ -119,6 +120,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {"field": exc.field}
     if isinstance(exc, ItemInvalid):
         extra["index"] = exc.index
+    if isinstance(exc, PlaybookInvalid):
+        extra["errors"] = [
+            {"source": p.source, "line": p.line, "rule": p.rule, "message": p.message}
+            for p in exc.errors
+        ]
     return problem(status_of(exc), exc.message, exc.code, request, **extra)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -52,7 +52,13 @@ from socialdesk.domain.messages import (
     RawEvent,
     Visibility,
 )
+from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
+from socialdesk.domain.playbook import Facts
+from socialdesk.domain.playbook_versions import PlaybookVersion
+from socialdesk.domain.routing import Activity, ActivityKind
+from socialdesk.domain.sla_specs import CalendarSpec, SlaPolicySpec
+from socialdesk.domain.templates import Template
 from socialdesk.domain.triage import TriageInput
 
 CHUNK = 500
@@ -319,6 +325,7 @@ DELETE_MEMBERSHIPS = delete(t.team_members).where(
 )
 TEAM_BY_ID = _by(t.teams, "id")
 TEAM_BY_NAME = _by(t.teams, "name")
+ALL_TEAMS = select(t.teams).order_by(t.teams.c.id)
 TOKEN_BY_ID = _by(t.api_tokens, "id")
 TOKEN_OWNER = (
     select(
@@ -462,6 +469,274 @@ QUARANTINE_UPDATE = (
     .values(replayed_at=bindparam("replayed_at"), replay_result=bindparam("replay_result"))
 )
 INSERT_EVENTS = insert(t.events)
+TEMPLATE_BY_NAME = _by(t.templates, "name")
+ACTIVITIES_IN = select(t.activities).where(
+    t.activities.c.conversation_id == bindparam("conversation_id"),
+    t.activities.c.at >= bindparam("since"),
+)
+OPEN_COUNTS = (
+    select(_conv.assignee_id, _conv.platform, func.count())
+    .where(
+        _conv.assignee_id.in_(bindparam("ids", expanding=True)),
+        _conv.status.in_([Status.OPEN.value, Status.PENDING.value]),
+    )
+    .group_by(_conv.assignee_id, _conv.platform)
+)
+ASSIGNED_OPEN = (
+    select(t.conversations)
+    .where(_conv.assignee_id == bindparam("agent_id"), _conv.status == Status.OPEN.value)
+    .order_by(_conv.id)
+    .with_for_update()
+)
+TAKE_CANDIDATES = (
+    select(t.conversations)
+    .where(
+        _conv.status == Status.OPEN.value,
+        _conv.assignee_id.is_(None),
+        or_(_conv.team_id.is_(None), _conv.team_id.in_(bindparam("teams", expanding=True))),
+    )
+    .order_by(_conv.sla_due_at.is_(None), _conv.sla_due_at, _conv.priority.desc(), _conv.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+BRAND_REPLIES = (
+    select(t.messages.c.id, t.messages.c.author_agent_id, t.messages.c.created_at)
+    .where(
+        t.messages.c.conversation_id == bindparam("conversation_id"),
+        t.messages.c.direction == Direction.OUTBOUND.value,
+    )
+    .order_by(t.messages.c.created_at)
+)
+CLAIM_FOR_PLAYBOOK = (
+    update(t.messages)
+    .where(
+        _msg.id.in_(
+            select(_msg.id)
+            .where(
+                _msg.playbook.is_(None),
+                _msg.triage.is_not(None),
+                _msg.direction == "inbound",
+                or_(
+                    _msg.playbook_claimed_at.is_(None),
+                    _msg.playbook_claimed_at < bindparam("stale"),
+                ),
+            )
+            .order_by(_msg.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(playbook_claimed_at=bindparam("now"))
+    .returning(_msg.id)
+)
+SET_PLAYBOOK = (
+    update(t.messages).where(_msg.id == bindparam("_id")).values(playbook=bindparam("playbook"))
+)
+_earlier = t.messages.alias("earlier")
+_FIRST = (
+    ~select(_earlier.c.id)
+    .where(
+        _earlier.c.conversation_id == _msg.conversation_id,
+        _earlier.c.direction == "inbound",
+        or_(
+            _earlier.c.created_at < _msg.created_at,
+            and_(_earlier.c.created_at == _msg.created_at, _earlier.c.id < _msg.id),
+        ),
+    )
+    .exists()
+).label("first_message")
+_FACT_COLUMNS = (
+    _msg.id,
+    _msg.conversation_id,
+    _msg.channel_id,
+    _msg.text,
+    _msg.kind,
+    _msg.visibility,
+    _msg.created_at,
+    _msg.triage,
+    _msg.meta,
+    t.channels.c.platform,
+    t.channels.c.name.label("channel_name"),
+    t.identities.c.followers,
+    t.identities.c.verified,
+    t.customers.c.tags.label("customer_tags"),
+    _conv.team_id,
+    _conv.first_response_at,
+    _FIRST,
+)
+
+
+def _facts_select(where: Any) -> Select[Any]:
+    return (
+        select(*_FACT_COLUMNS)
+        .join(t.channels, t.channels.c.id == _msg.channel_id)
+        .join(t.conversations, _conv.id == _msg.conversation_id)
+        .outerjoin(t.identities, t.identities.c.id == _msg.author_identity_id)
+        .outerjoin(t.customers, t.customers.c.id == t.identities.c.customer_id)
+        .where(where)
+    )
+
+
+PLAYBOOK_FACTS = _many(lambda match: _facts_select(match(_msg.id, "ids", BigInteger)))
+HISTORY = (
+    _facts_select(and_(_msg.direction == "inbound", _msg.id > bindparam("after")))
+    .order_by(_msg.id)
+    .limit(bindparam("limit"))
+)
+HISTORY_SINCE = (
+    _facts_select(
+        and_(
+            _msg.direction == "inbound",
+            _msg.id > bindparam("after"),
+            _msg.created_at >= bindparam("since"),
+        )
+    )
+    .order_by(_msg.id)
+    .limit(bindparam("limit"))
+)
+
+
+def facts_from_row(row: Row[Any]) -> Facts:
+    """What the playbook sees about a stored message, from its triage and its author."""
+    triage = row.triage or {}
+    priority = triage.get("priority") or {}
+    meta = row.meta or {}
+    return Facts(
+        platform=row.platform,
+        channel_id=row.channel_id,
+        channel_name=row.channel_name,
+        visibility=row.visibility,
+        kind=row.kind,
+        text=row.text,
+        created_at=row.created_at,
+        sentiment=triage.get("sentiment"),
+        needs_response=triage.get("needs_response"),
+        needs_response_p=triage.get("needs_response_p"),
+        intent=triage.get("intent"),
+        language=triage.get("language"),
+        pii=frozenset(p.get("kind") for p in triage.get("pii") or [] if p.get("kind")),
+        spam_p=triage.get("spam_p"),
+        priority=priority.get("score"),
+        question=bool(triage.get("question")),
+        followers=row.followers,
+        verified=bool(row.verified),
+        customer_tags=frozenset(row.customer_tags or ()),
+        listening_query=meta.get("listening_query"),
+        first_message=bool(row.first_message),
+        message_id=row.id,
+        conversation_id=row.conversation_id,
+    )
+
+
+def playbook_version_from_row(row: Row[Any]) -> PlaybookVersion:
+    return PlaybookVersion(
+        id=row.id,
+        version=row.version,
+        source=row.source,
+        comment=row.comment,
+        created_at=row.created_at,
+        author_agent_id=row.author_agent_id,
+        live=row.live,
+        activated_at=row.activated_at,
+    )
+
+
+class PlaybookVersionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, version: PlaybookVersion) -> None:
+        _insert_many(self.conn, t.playbook_versions, [version])
+
+    def get(self, version: int) -> PlaybookVersion | None:
+        row = self.conn.execute(PLAYBOOK_BY_VERSION, {"version": version}).first()
+        return playbook_version_from_row(row) if row else None
+
+    def live(self) -> PlaybookVersion | None:
+        row = self.conn.execute(PLAYBOOK_LIVE).first()
+        return playbook_version_from_row(row) if row else None
+
+    def latest_number(self) -> int:
+        return int(self.conn.execute(PLAYBOOK_LATEST).scalar_one() or 0)
+
+    def list(self, limit: int) -> list[PlaybookVersion]:
+        rows = self.conn.execute(PLAYBOOK_LIST, {"limit": limit})
+        return [playbook_version_from_row(row) for row in rows]
+
+    def activate(self, version: int, now: datetime) -> None:
+        self.conn.execute(PLAYBOOK_UNSET_LIVE)
+        self.conn.execute(PLAYBOOK_SET_LIVE, {"version": version, "now": now})
+
+    def previously_live(self, current: int) -> PlaybookVersion | None:
+        row = self.conn.execute(PLAYBOOK_PREVIOUS, {"current": current}).first()
+        return playbook_version_from_row(row) if row else None
+
+
+_pv = t.playbook_versions.c
+PLAYBOOK_BY_VERSION = _by(t.playbook_versions, "version")
+PLAYBOOK_LIVE = select(t.playbook_versions).where(_pv.live.is_(True))
+PLAYBOOK_LATEST = select(func.max(_pv.version))
+PLAYBOOK_LIST = select(t.playbook_versions).order_by(_pv.version.desc()).limit(bindparam("limit"))
+PLAYBOOK_UNSET_LIVE = update(t.playbook_versions).where(_pv.live.is_(True)).values(live=False)
+PLAYBOOK_SET_LIVE = (
+    update(t.playbook_versions)
+    .where(_pv.version == bindparam("version"))
+    .values(live=True, activated_at=bindparam("now"))
+)
+PLAYBOOK_PREVIOUS = (
+    select(t.playbook_versions)
+    .where(_pv.version != bindparam("current"), _pv.activated_at.is_not(None))
+    .order_by(_pv.activated_at.desc(), _pv.version.desc())
+    .limit(1)
+)
+AGENTS_IN_TEAM = (
+    select(t.agents)
+    .join(t.team_members, t.team_members.c.agent_id == t.agents.c.id)
+    .where(t.team_members.c.team_id == bindparam("team_id"), t.agents.c.active.is_(True))
+    .order_by(t.agents.c.id)
+)
+CALENDAR_BY_ID = _by(t.calendars, "id")
+CALENDAR_BY_NAME = _by(t.calendars, "name")
+SLA_POLICY_BY_ID = _by(t.sla_policies, "id")
+SLA_POLICY_BY_NAME = _by(t.sla_policies, "name")
+SLA_STALE = (
+    select(t.conversations)
+    .where(
+        or_(
+            _conv.sla_refreshed_at.is_(None),
+            _conv.sla_refreshed_at < _conv.updated_at,
+        ),
+        _conv.status != Status.CLOSED.value,
+    )
+    .order_by(_conv.updated_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+SLA_DUE_BEFORE = (
+    select(t.conversations)
+    .where(
+        _conv.status == Status.OPEN.value,
+        _conv.sla_due_at < bindparam("before"),
+        or_(_conv.sla_state.is_(None), _conv.sla_state != "breached"),
+    )
+    .order_by(_conv.sla_due_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_note = t.notifications.c
+NOTIFICATIONS_DUE = (
+    select(t.notifications)
+    .where(_note.state == "queued", _note.next_attempt_at <= bindparam("now"))
+    .order_by(_note.next_attempt_at, _note.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+NOTIFICATION_CLAIM = (
+    update(t.notifications)
+    .where(_note.id == bindparam("_id"))
+    .values(attempts=bindparam("attempts"), next_attempt_at=bindparam("until"))
+)
+DELETE_TEMPLATE = delete(t.templates).where(t.templates.c.id == bindparam("id"))
 
 
 class ChannelRepository:
@@ -604,6 +879,19 @@ def conversation_from_row(row: Row[Any], tags: list[str] | None = None) -> Conve
         priority_basis=dict(row.priority_basis or {}),
         priority_factors=list(row.priority_factors or []),
         priority_scored_at=row.priority_scored_at,
+        sla_policy_id=row.sla_policy_id,
+        first_response_due_at=row.first_response_due_at,
+        next_response_due_at=row.next_response_due_at,
+        resolution_due_at=row.resolution_due_at,
+        sla_state=row.sla_state,
+        sla_paused_seconds=row.sla_paused_seconds,
+        pending_since=row.pending_since,
+        pending_periods=list(row.pending_periods or []),
+        sla_refreshed_at=row.sla_refreshed_at,
+        priority_rule=row.priority_rule,
+        suppressed_reason=row.suppressed_reason,
+        private_mode=row.private_mode,
+        auto_acked_at=row.auto_acked_at,
     )
 
 
@@ -660,6 +948,28 @@ class ConversationRepository:
         rows = self.conn.execute(STALE_PRIORITIES, {"before": scored_before, "limit": limit})
         return [conversation_from_row(row) for row in rows]
 
+    def open_counts(self, agent_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {i: {} for i in agent_ids}
+        if counts:
+            for agent_id, platform, n in self.conn.execute(OPEN_COUNTS, {"ids": list(counts)}):
+                counts[agent_id][platform] = n
+        return counts
+
+    def assigned_open(self, agent_id: int) -> list[Conversation]:
+        rows = self.conn.execute(ASSIGNED_OPEN, {"agent_id": agent_id})
+        return [conversation_from_row(row) for row in rows]
+
+    def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
+        rows = self.conn.execute(TAKE_CANDIDATES, {"teams": list(team_ids) or [-1], "limit": limit})
+        return [conversation_from_row(row) for row in rows]
+
+    def sla_stale(self, limit: int) -> list[Conversation]:
+        return [conversation_from_row(r) for r in self.conn.execute(SLA_STALE, {"limit": limit})]
+
+    def sla_due_before(self, before: datetime, limit: int) -> list[Conversation]:
+        rows = self.conn.execute(SLA_DUE_BEFORE, {"before": before, "limit": limit})
+        return [conversation_from_row(row) for row in rows]
+
 
 def message_from_row(row: Row[Any]) -> Message:
     return Message(
@@ -684,6 +994,7 @@ def message_from_row(row: Row[Any]) -> Message:
         delivery_error=row.delivery_error,
         raw_event_id=row.raw_event_id,
         triage=row.triage,
+        playbook=row.playbook,
     )
 
 
@@ -757,6 +1068,39 @@ class MessageRepository:
             },
         )
 
+    def claim_for_playbook(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        rows = self.conn.execute(
+            CLAIM_FOR_PLAYBOOK, {"now": now, "stale": stale_before, "limit": limit}
+        ).scalars()
+        return sorted(rows)
+
+    def playbook_facts(self, message_ids: Collection[int]) -> list[tuple[Facts, int | None]]:
+        found = []
+        for chunk in _chunks(sorted(message_ids)):
+            for row in PLAYBOOK_FACTS.run(self.conn, {"ids": chunk}):
+                found.append((facts_from_row(row), row.team_id))
+        return found
+
+    def history(
+        self, since: datetime | None, after_id: int, limit: int
+    ) -> list[tuple[Facts, int | None, float | None]]:
+        stmt = HISTORY if since is None else HISTORY_SINCE
+        rows = self.conn.execute(stmt, {"after": after_id, "since": since, "limit": limit})
+        found = []
+        for row in rows:
+            minutes = None
+            if row.first_message and row.first_response_at is not None:
+                minutes = max(0.0, (row.first_response_at - row.created_at).total_seconds() / 60)
+            found.append((facts_from_row(row), row.team_id, minutes))
+        return found
+
+    def set_playbook(self, message_id: int, result: dict[str, Any]) -> None:
+        self.conn.execute(SET_PLAYBOOK, {"_id": message_id, "playbook": result})
+
+    def brand_replies(self, conversation_id: int) -> list[tuple[int, int | None, datetime]]:
+        rows = self.conn.execute(BRAND_REPLIES, {"conversation_id": conversation_id})
+        return [(r.id, r.author_agent_id, r.created_at) for r in rows]
+
     def apply_change(self, change: MessageChange) -> bool:
         row = self.conn.execute(
             MESSAGE_BY_KEY, {"channel_id": change.channel_id, "external_id": change.external_id}
@@ -798,6 +1142,10 @@ def agent_from_row(row: Row[Any], team_ids: list[int]) -> Agent:
         password_hash=row.password_hash,
         active=row.active,
         team_ids=team_ids,
+        capacity=dict(row.capacity or {}),
+        presence=row.presence,
+        presence_at=row.presence_at,
+        last_assigned_at=row.last_assigned_at,
     )
 
 
@@ -820,10 +1168,29 @@ class AgentRepository:
             self.conn,
             t.agents,
             [agent],
-            ["display_name", "email", "role", "password_hash", "active"],
+            [
+                "display_name",
+                "email",
+                "role",
+                "password_hash",
+                "active",
+                "capacity",
+                "presence",
+                "presence_at",
+                "last_assigned_at",
+            ],
         )
         self.conn.execute(DELETE_MEMBERSHIPS, {"agent_id": agent.id})
         self._write_teams(agent)
+
+    def in_team(self, team_id: int) -> list[Agent]:
+        rows = list(self.conn.execute(AGENTS_IN_TEAM, {"team_id": team_id}))
+        return [
+            agent_from_row(
+                row, list(self.conn.execute(TEAMS_OF_AGENT, {"agent_id": row.id}).scalars())
+            )
+            for row in rows
+        ]
 
     def _one(self, stmt: Select[Any], params: dict[str, Any]) -> Agent | None:
         row = self.conn.execute(stmt, params).first()
@@ -849,11 +1216,35 @@ class TeamRepository:
 
     def get(self, team_id: int) -> Team | None:
         row = self.conn.execute(TEAM_BY_ID, {"id": team_id}).first()
-        return Team(id=row.id, name=row.name, created_at=row.created_at) if row else None
+        return team_from_row(row) if row else None
 
     def find(self, name: str) -> Team | None:
         row = self.conn.execute(TEAM_BY_NAME, {"name": name}).first()
-        return Team(id=row.id, name=row.name, created_at=row.created_at) if row else None
+        return team_from_row(row) if row else None
+
+    def list_all(self) -> list[Team]:
+        return [team_from_row(row) for row in self.conn.execute(ALL_TEAMS)]
+
+    def update(self, team: Team) -> None:
+        _update_many(
+            self.conn,
+            t.teams,
+            [team],
+            ["skills", "assignment_mode", "calendar_id", "sla_policy_id", "last_assigned_agent_id"],
+        )
+
+
+def team_from_row(row: Row[Any]) -> Team:
+    return Team(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        skills=dict(row.skills or {}),
+        assignment_mode=row.assignment_mode,
+        calendar_id=row.calendar_id,
+        sla_policy_id=row.sla_policy_id,
+        last_assigned_agent_id=row.last_assigned_agent_id,
+    )
 
 
 def token_from_row(row: Row[Any]) -> ApiToken:
@@ -1083,6 +1474,206 @@ class QuarantineRepository:
             QUARANTINE_UPDATE,
             {"_id": item.id, "replayed_at": item.replayed_at, "replay_result": item.replay_result},
         )
+
+
+def template_from_row(row: Row[Any]) -> Template:
+    return Template(
+        id=row.id,
+        name=row.name,
+        body=row.body,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def notification_from_row(row: Row[Any]) -> Notification:
+    return Notification(
+        id=row.id,
+        kind=row.kind,
+        target=row.target,
+        destination=row.destination,
+        payload=dict(row.payload),
+        dedupe_key=row.dedupe_key,
+        created_at=row.created_at,
+        conversation_id=row.conversation_id,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        sent_at=row.sent_at,
+    )
+
+
+class NotificationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, notification: Notification) -> bool:
+        row = _columns(notification, t.notifications)
+        build = sqlite_insert if self.conn.dialect.name == "sqlite" else pg_insert
+        stmt = (
+            build(t.notifications)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(t.notifications.c.id)
+        )
+        found = self.conn.execute(stmt, row).scalar_one_or_none()
+        notification.id = found
+        return found is not None
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
+        rows = self.conn.execute(NOTIFICATIONS_DUE, {"now": now, "limit": limit})
+        found = [notification_from_row(row) for row in rows]
+        for n in found:
+            n.attempts += 1
+            n.next_attempt_at = now + lease
+        if found:
+            self.conn.execute(
+                NOTIFICATION_CLAIM,
+                [{"_id": n.id, "attempts": n.attempts, "until": n.next_attempt_at} for n in found],
+            )
+        return found
+
+    def update(self, notification: Notification) -> None:
+        _update_many(
+            self.conn,
+            t.notifications,
+            [notification],
+            ["state", "attempts", "next_attempt_at", "last_error", "sent_at"],
+        )
+
+
+class ActivityRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def beat(self, activity: Activity, seen_up_to: datetime | None) -> None:
+        build = sqlite_insert if self.conn.dialect.name == "sqlite" else pg_insert
+        values = {
+            "conversation_id": activity.conversation_id,
+            "agent_id": activity.agent_id,
+            "kind": activity.kind.value,
+            "at": activity.at,
+            "seen_up_to": seen_up_to,
+        }
+        stmt = build(t.activities).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["conversation_id", "agent_id"],
+            set_={
+                "kind": stmt.excluded.kind,
+                "at": stmt.excluded.at,
+                "seen_up_to": func.coalesce(stmt.excluded.seen_up_to, t.activities.c.seen_up_to),
+            },
+        )
+        self.conn.execute(stmt)
+
+    def in_conversation(self, conversation_id: int, since: datetime) -> list[Activity]:
+        rows = self.conn.execute(
+            ACTIVITIES_IN, {"conversation_id": conversation_id, "since": since}
+        )
+        return [Activity(r.agent_id, r.conversation_id, ActivityKind(r.kind), r.at) for r in rows]
+
+
+def calendar_from_row(row: Row[Any]) -> CalendarSpec:
+    return CalendarSpec(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        weekly=dict(row.weekly),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        holiday_country=row.holiday_country,
+        holiday_subdivision=row.holiday_subdivision,
+        extra_holidays=list(row.extra_holidays or []),
+    )
+
+
+class CalendarRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, calendar: CalendarSpec) -> None:
+        _insert_many(self.conn, t.calendars, [calendar])
+
+    def get(self, calendar_id: int) -> CalendarSpec | None:
+        row = self.conn.execute(CALENDAR_BY_ID, {"id": calendar_id}).first()
+        return calendar_from_row(row) if row else None
+
+    def find(self, name: str) -> CalendarSpec | None:
+        row = self.conn.execute(CALENDAR_BY_NAME, {"name": name}).first()
+        return calendar_from_row(row) if row else None
+
+    def update(self, calendar: CalendarSpec) -> None:
+        _update_many(
+            self.conn,
+            t.calendars,
+            [calendar],
+            [
+                "timezone",
+                "weekly",
+                "holiday_country",
+                "holiday_subdivision",
+                "extra_holidays",
+                "updated_at",
+            ],
+        )
+
+
+def sla_policy_from_row(row: Row[Any]) -> SlaPolicySpec:
+    return SlaPolicySpec(
+        id=row.id,
+        name=row.name,
+        targets=list(row.targets),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        calendar_id=row.calendar_id,
+        pause_when_pending=row.pause_when_pending,
+        warn_before_minutes=row.warn_before_minutes,
+    )
+
+
+class SlaPolicyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, policy: SlaPolicySpec) -> None:
+        _insert_many(self.conn, t.sla_policies, [policy])
+
+    def get(self, policy_id: int) -> SlaPolicySpec | None:
+        row = self.conn.execute(SLA_POLICY_BY_ID, {"id": policy_id}).first()
+        return sla_policy_from_row(row) if row else None
+
+    def find(self, name: str) -> SlaPolicySpec | None:
+        row = self.conn.execute(SLA_POLICY_BY_NAME, {"name": name}).first()
+        return sla_policy_from_row(row) if row else None
+
+    def update(self, policy: SlaPolicySpec) -> None:
+        _update_many(
+            self.conn,
+            t.sla_policies,
+            [policy],
+            ["targets", "calendar_id", "pause_when_pending", "warn_before_minutes", "updated_at"],
+        )
+
+
+class TemplateRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, template: Template) -> None:
+        _insert_many(self.conn, t.templates, [template])
+
+    def find(self, name: str) -> Template | None:
+        row = self.conn.execute(TEMPLATE_BY_NAME, {"name": name}).first()
+        return template_from_row(row) if row else None
+
+    def update(self, template: Template) -> None:
+        _update_many(
+            self.conn, t.templates, [template], ["name", "body", "updated_at", "updated_by"]
+        )
+
+    def delete(self, template_id: int) -> None:
+        self.conn.execute(DELETE_TEMPLATE, {"id": template_id})
 
 
 class EventLog:

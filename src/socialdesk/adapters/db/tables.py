@@ -127,6 +127,14 @@ teams = Table(
     _id(),
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Routing: what the team covers, how it hands out work, its hours and default SLA.
+    Column("skills", Json, nullable=False, default=dict),
+    Column("assignment_mode", String(16), nullable=False, default="round_robin"),
+    # Plain ids, not foreign keys: SQLite cannot add or drop a constrained column in place
+    # (migration 0004); the services check that the calendar and policy exist.
+    Column("calendar_id", Id),
+    Column("sla_policy_id", Id),
+    Column("last_assigned_agent_id", BigInteger),
 )
 
 agents = Table(
@@ -140,6 +148,10 @@ agents = Table(
     Column("password_hash", String(200)),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("capacity", Json, nullable=False, default=dict),
+    Column("presence", String(16), nullable=False, default="offline"),
+    Column("presence_at", UtcDateTime),
+    Column("last_assigned_at", UtcDateTime),
 )
 
 team_members = Table(
@@ -199,6 +211,21 @@ conversations = Table(
     Column("priority_basis", NullableJson),
     Column("priority_factors", NullableJson),
     Column("priority_scored_at", UtcDateTime),
+    # SLA: the policy, each due time, the state, and the time spent pending (the clock's pauses).
+    Column("sla_policy_id", Id),  # not a foreign key, as teams.sla_policy_id
+    Column("first_response_due_at", UtcDateTime),
+    Column("next_response_due_at", UtcDateTime),
+    Column("resolution_due_at", UtcDateTime),
+    Column("sla_state", String(16)),
+    Column("sla_paused_seconds", Integer, nullable=False, default=0),
+    Column("pending_since", UtcDateTime),
+    Column("pending_periods", Json, nullable=False, default=list),
+    Column("sla_refreshed_at", UtcDateTime),
+    # Playbook outcomes that stay with the conversation.
+    Column("priority_rule", NullableJson),
+    Column("suppressed_reason", String(200)),
+    Column("private_mode", String(16)),
+    Column("auto_acked_at", UtcDateTime),
 )
 _c = conversations.c
 Index("ix_conversations_queue_priority", _c.status, _c.priority.desc(), _c.id)
@@ -213,6 +240,7 @@ Index("ix_conversations_thread", _c.channel_id, _c.thread_key, _c.id)
 Index("ix_conversations_customer", _c.customer_id, _c.created_at)
 Index("ix_conversations_snoozed", _c.status, _c.snoozed_until)
 Index("ix_conversations_rescore", _c.status, _c.priority_scored_at)
+Index("ix_conversations_sla_sweep", _c.sla_refreshed_at, _c.updated_at)
 
 conversation_tags = Table(
     "conversation_tags",
@@ -258,9 +286,22 @@ messages = Table(
     _ref("raw_event_id", "raw_events"),
     Column("triage", NullableJson),
     Column("triage_claimed_at", UtcDateTime),
+    Column("playbook", NullableJson),
+    Column("playbook_claimed_at", UtcDateTime),
     UniqueConstraint("channel_id", "external_id"),
     Index("ix_messages_conversation", "conversation_id", "created_at", "id"),
     Index("ix_messages_author_identity_id", "author_identity_id"),
+)
+# The playbook queue: triaged inbound messages the playbook has not seen yet.
+Index(
+    "ix_messages_unplayed",
+    messages.c.id,
+    sqlite_where=(messages.c.playbook.is_(None))
+    & (messages.c.triage.is_not(None))
+    & (messages.c.direction == "inbound"),
+    postgresql_where=(messages.c.playbook.is_(None))
+    & (messages.c.triage.is_not(None))
+    & (messages.c.direction == "inbound"),
 )
 # The triage queue: inbound messages not triaged yet. Partial, so it stays as small as the queue.
 Index(
@@ -324,6 +365,98 @@ quarantine = Table(
     Column("replayed_at", UtcDateTime),
     Column("replay_result", Text),
     Index("ix_quarantine_received", "received_at"),
+)
+
+# Business hours: weekly opening times in a time zone, and the days it is closed.
+calendars = Table(
+    "calendars",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("weekly", Json, nullable=False),
+    Column("holiday_country", String(8)),
+    Column("holiday_subdivision", String(16)),
+    Column("extra_holidays", Json, nullable=False, default=list),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("targets", Json, nullable=False),
+    _ref("calendar_id", "calendars"),
+    Column("pause_when_pending", Boolean, nullable=False, default=True),
+    Column("warn_before_minutes", Integer, nullable=False, default=15),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _ref("updated_by", "agents"),
+)
+
+# Every saved playbook; exactly one is live (a partial unique index keeps it so).
+playbook_versions = Table(
+    "playbook_versions",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False, unique=True),
+    Column("source", Text, nullable=False),
+    Column("comment", String(500), nullable=False),
+    _ref("author_agent_id", "agents"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("live", Boolean, nullable=False, default=False),
+    Column("activated_at", UtcDateTime),
+)
+Index(
+    "ix_playbook_versions_live",
+    playbook_versions.c.live,
+    unique=True,
+    sqlite_where=playbook_versions.c.live.is_(True),
+    postgresql_where=playbook_versions.c.live.is_(True),
+)
+
+# Escalations (a playbook's notify, SLA warnings) waiting to be sent by webhook or e-mail.
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("destination", String(2000), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    _ref("conversation_id", "conversations"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Index("ix_notifications_due", "state", "next_attempt_at"),
+)
+
+# Who is looking at or typing in a conversation right now (rows expire by time).
+activities = Table(
+    "activities",
+    metadata,
+    _ref("conversation_id", "conversations", nullable=False),
+    _ref("agent_id", "agents", nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("seen_up_to", UtcDateTime),
+    PrimaryKeyConstraint("conversation_id", "agent_id"),
 )
 
 events = Table(

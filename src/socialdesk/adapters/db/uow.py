@@ -36,6 +36,12 @@ class SqlAlchemyUnitOfWork:
     tokens: r.TokenRepository
     outbox: r.OutboxRepository
     polls: r.ChannelPollRepository
+    templates: r.TemplateRepository
+    notifications: r.NotificationRepository
+    calendars: r.CalendarRepository
+    activities: r.ActivityRepository
+    playbooks: r.PlaybookVersionRepository
+    sla_policies: r.SlaPolicyRepository
     quarantine: r.QuarantineRepository
     events: r.EventLog
 
@@ -78,6 +84,12 @@ class SqlAlchemyUnitOfWork:
         self.tokens = r.TokenRepository(conn)
         self.outbox = r.OutboxRepository(conn)
         self.polls = r.ChannelPollRepository(conn)
+        self.templates = r.TemplateRepository(conn)
+        self.notifications = r.NotificationRepository(conn)
+        self.calendars = r.CalendarRepository(conn)
+        self.activities = r.ActivityRepository(conn)
+        self.playbooks = r.PlaybookVersionRepository(conn)
+        self.sla_policies = r.SlaPolicyRepository(conn)
         self.quarantine = r.QuarantineRepository(conn)
         self.events = r.EventLog(conn)
         return self

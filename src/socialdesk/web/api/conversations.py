@@ -162,6 +162,8 @@ def reply(
         idempotency_key=body.idempotency_key or idempotency_key,
         status_after=body.status,
         in_reply_to_message_id=body.in_reply_to_message_id,
+        seen_up_to=body.seen_up_to,
+        force=body.force,
     )
     result = actions.reply(
         desk.uow(), agent, conversation_id, draft, desk.clock.now(), desk.connectors.capabilities

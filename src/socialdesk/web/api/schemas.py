@@ -177,6 +177,12 @@ class ReplyIn(Strict):
     in_reply_to_message_id: int | None = Field(
         None, description="the customer message answered; default: their latest in the conversation"
     )
+    seen_up_to: datetime | None = Field(
+        None,
+        description="the newest message time on your screen: a reply someone else sent after it "
+        "is a collision, refused with 409 unless `force`",
+    )
+    force: bool = Field(False, description="send even though someone else replied meanwhile")
 
     @property
     def status(self) -> Status:
@@ -271,3 +277,117 @@ class TokenOut(BaseModel):
     token: str = Field(description="shown only now; store it safely")
     created_at: datetime
     expires_at: datetime | None
+
+
+# -- playbook, templates, SLA, routing ----------------------------------------------------------
+
+
+class PlaybookIn(Strict):
+    source: Annotated[str, Field(min_length=1, max_length=512 * 1024)] = Field(
+        description="the playbook file (YAML)"
+    )
+    comment: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="what changed and why (kept with the version)"
+    )
+    activate: bool = Field(True, description="make it live at once")
+
+
+class PlaybookSourceIn(Strict):
+    source: Annotated[str, Field(min_length=1, max_length=512 * 1024)]
+
+
+class BacktestIn(Strict):
+    source: Annotated[str, Field(min_length=1, max_length=512 * 1024)] = Field(
+        description="the candidate playbook; it is compared with the live one"
+    )
+    since: datetime | None = Field(None, description="replay messages from this time on")
+
+
+class PlaybookVersionOut(Strict):
+    version: int
+    comment: str
+    author: str | None
+    created_at: datetime
+    live: bool
+    activated_at: datetime | None
+    source: str | None = None
+    diff: str | None = Field(None, description="unified diff against the previous version")
+
+
+class TemplateIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    body: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class TemplateBodyIn(Strict):
+    body: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class RenderedOut(Strict):
+    template: str
+    text: str
+    length: int
+    max_length: int | None
+    fits: bool
+
+
+class CalendarIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="IANA time zone, e.g. Europe/Berlin"
+    )
+    weekly: dict[str, str | list[str]] = Field(
+        description='opening hours, e.g. {"mon-fri": "08:00-18:00", "sat": "09:00-13:00"}'
+    )
+    holiday_country: Annotated[str, Field(min_length=2, max_length=8)] | None = None
+    holiday_subdivision: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    extra_holidays: list[str] = Field(default_factory=list, description="ISO dates, closed")
+
+
+class SlaPolicyIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    targets: list[dict[str, Any]] = Field(
+        description='minutes per target, e.g. [{"first_response": 60, "resolution": 1440}, '
+        '{"priority_min": 70, "first_response": 15}, {"platform": "x", "first_response": 30}]'
+    )
+    calendar: str | None = Field(None, description="a calendar's name; none: around the clock")
+    pause_when_pending: bool = True
+    warn_before_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
+
+
+class TeamRoutingIn(Strict):
+    skills: dict[str, list[str]] | None = Field(
+        None, description='{"languages": ["en"], "platforms": ["x"], "intents": ["billing"]}'
+    )
+    assignment_mode: Literal["round_robin", "least_loaded", "manual"] | None = None
+    calendar: str | None = Field(None, description='a calendar name; "" clears it')
+    sla_policy: str | None = Field(None, description='an SLA policy name; "" clears it')
+
+
+class CapacityIn(Strict):
+    capacity: dict[str, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        description='open conversations at once per platform, "*" for any other, e.g. '
+        '{"x": 5, "email": 10, "*": 3}'
+    )
+
+
+class PresenceIn(Strict):
+    presence: Literal["online", "away", "offline"]
+
+
+class PresenceOut(Strict):
+    presence: str
+    reassigned: int = Field(description="conversations handed on because you went offline")
+
+
+class ActivityIn(Strict):
+    kind: Literal["viewing", "typing"]
+    seen_up_to: datetime | None = Field(
+        None, description="the newest message time on your screen (for collision checks)"
+    )
+
+
+class ActivityOut(Strict):
+    agent_id: int
+    kind: str
+    at: datetime

@@ -1,0 +1,148 @@
+"""What supervisors configure, as lists: templates, calendars, SLA policies, playbook versions
+(newest first, with who saved each), teams with their routing settings, agents with capacity and
+presence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from socialdesk.adapters.db import tables as t
+
+MAX_ROWS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateView:
+    id: int
+    name: str
+    body: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarView:
+    id: int
+    name: str
+    timezone: str
+    weekly: dict[str, Any]
+    holiday_country: str | None
+    holiday_subdivision: str | None
+    extra_holidays: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicyView:
+    id: int
+    name: str
+    targets: list[dict[str, Any]]
+    calendar: str | None
+    pause_when_pending: bool
+    warn_before_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookVersionView:
+    version: int
+    comment: str
+    author: str | None
+    created_at: datetime
+    live: bool
+    activated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRoutingView:
+    id: int
+    name: str
+    skills: dict[str, list[str]]
+    assignment_mode: str
+    calendar: str | None
+    sla_policy: str | None
+
+
+def list_templates(conn: Connection) -> list[TemplateView]:
+    rows = conn.execute(select(t.templates).order_by(t.templates.c.name).limit(MAX_ROWS))
+    return [TemplateView(r.id, r.name, r.body, r.updated_at) for r in rows]
+
+
+def list_calendars(conn: Connection) -> list[CalendarView]:
+    rows = conn.execute(select(t.calendars).order_by(t.calendars.c.name).limit(MAX_ROWS))
+    return [
+        CalendarView(
+            r.id,
+            r.name,
+            r.timezone,
+            dict(r.weekly),
+            r.holiday_country,
+            r.holiday_subdivision,
+            list(r.extra_holidays or []),
+        )
+        for r in rows
+    ]
+
+
+def list_sla_policies(conn: Connection) -> list[SlaPolicyView]:
+    p, cal = t.sla_policies.c, t.calendars.c
+    rows = conn.execute(
+        select(t.sla_policies, cal.name.label("calendar_name"))
+        .outerjoin(t.calendars, cal.id == p.calendar_id)
+        .order_by(p.name)
+        .limit(MAX_ROWS)
+    )
+    return [
+        SlaPolicyView(
+            r.id,
+            r.name,
+            list(r.targets),
+            r.calendar_name,
+            r.pause_when_pending,
+            r.warn_before_minutes,
+        )
+        for r in rows
+    ]
+
+
+def _versions() -> Any:
+    v, a = t.playbook_versions.c, t.agents.c
+    return select(
+        v.version, v.comment, v.created_at, v.live, v.activated_at, a.username.label("author")
+    ).outerjoin(t.agents, a.id == v.author_agent_id)
+
+
+def _version_view(r: Any) -> PlaybookVersionView:
+    return PlaybookVersionView(r.version, r.comment, r.author, r.created_at, r.live, r.activated_at)
+
+
+def list_playbook_versions(conn: Connection, limit: int = 100) -> list[PlaybookVersionView]:
+    rows = conn.execute(_versions().order_by(t.playbook_versions.c.version.desc()).limit(limit))
+    return [_version_view(r) for r in rows]
+
+
+def get_playbook_version(conn: Connection, number: int) -> PlaybookVersionView | None:
+    row = conn.execute(_versions().where(t.playbook_versions.c.version == number)).first()
+    return _version_view(row) if row else None
+
+
+def list_team_routing(conn: Connection) -> list[TeamRoutingView]:
+    tm, cal, pol = t.teams.c, t.calendars.c, t.sla_policies.c
+    rows = conn.execute(
+        select(
+            t.teams,
+            cal.name.label("calendar_name"),
+            pol.name.label("policy_name"),
+        )
+        .outerjoin(t.calendars, cal.id == tm.calendar_id)
+        .outerjoin(t.sla_policies, pol.id == tm.sla_policy_id)
+        .order_by(tm.name)
+    )
+    return [
+        TeamRoutingView(
+            r.id, r.name, dict(r.skills or {}), r.assignment_mode, r.calendar_name, r.policy_name
+        )
+        for r in rows
+    ]
