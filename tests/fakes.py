@@ -47,7 +47,7 @@ from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.playbook import Facts
 from socialdesk.domain.playbook_versions import PlaybookVersion
 from socialdesk.domain.routing import Activity
-from socialdesk.domain.triage import TextSignals, TriageInput
+from socialdesk.domain.triage import PiiFinding, TextSignals, TriageInput
 
 T = TypeVar("T")
 
@@ -825,7 +825,7 @@ def first(items: Sequence[T]) -> T:
 
 class FakeClassifier:
     """Reads a text the way a test wants: 'angry' → negative, 'help' → needs a response,
-    'spam' → spam. Records what it was asked, so tests can see batching."""
+    'spam' → spam, '4111' → a card number. Records what it was asked, so tests can see batching."""
 
     version = "fake-1"
 
@@ -849,7 +849,9 @@ class FakeClassifier:
                     intent_model="builtin",
                     language="en",
                     language_p=0.9,
-                    pii=(),
+                    pii=(PiiFinding("card", text.index("4111"), text.index("4111") + 19, "…1111"),)
+                    if "4111" in text
+                    else (),
                     spam_p=0.95 if "spam" in text else 0.01,
                     question="?" in text,
                     model_version=self.version,

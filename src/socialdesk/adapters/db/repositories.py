@@ -665,7 +665,7 @@ class PlaybookVersionRepository:
 
     def activate(self, version: int, now: datetime) -> None:
         self.conn.execute(PLAYBOOK_UNSET_LIVE)
-        self.conn.execute(PLAYBOOK_SET_LIVE, {"version": version, "now": now})
+        self.conn.execute(PLAYBOOK_SET_LIVE, {"number": version, "now": now})
 
     def previously_live(self, current: int) -> PlaybookVersion | None:
         row = self.conn.execute(PLAYBOOK_PREVIOUS, {"current": current}).first()
@@ -680,7 +680,7 @@ PLAYBOOK_LIST = select(t.playbook_versions).order_by(_pv.version.desc()).limit(b
 PLAYBOOK_UNSET_LIVE = update(t.playbook_versions).where(_pv.live.is_(True)).values(live=False)
 PLAYBOOK_SET_LIVE = (
     update(t.playbook_versions)
-    .where(_pv.version == bindparam("version"))
+    .where(_pv.version == bindparam("number"))
     .values(live=True, activated_at=bindparam("now"))
 )
 PLAYBOOK_PREVIOUS = (
