@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -257,7 +257,16 @@ class FakeConversations(_Repo):
         return counts
 
     def assigned_open(self, agent_id: int) -> list[Conversation]:
-        return sorted(self._where(assignee_id=agent_id, status=Status.OPEN), key=lambda c: c.id)
+        return sorted(
+            (c for c in self._where(assignee_id=agent_id) if c.status is not Status.CLOSED),
+            key=lambda c: c.id,
+        )
+
+    def claim_free(self, conversation_id: int) -> Conversation | None:
+        found = self.get(conversation_id)
+        if found is None or found.status is not Status.OPEN or found.assignee_id is not None:
+            return None
+        return found
 
     def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
         far = datetime.max.replace(tzinfo=UTC)
@@ -376,7 +385,11 @@ class FakeMessages(_Repo):
         return found
 
     def history(
-        self, since: datetime | None, after_id: int, limit: int
+        self,
+        since: datetime | None,
+        after_id: int,
+        limit: int,
+        business_hours: Callable[[int | None, datetime], bool] | None = None,
     ) -> list[tuple[Facts, int | None, float | None]]:
         found = []
         for m in sorted(self._where(direction=Direction.INBOUND), key=lambda m: m.id):
@@ -384,6 +397,10 @@ class FakeMessages(_Repo):
                 continue
             conversation = self.state.table("conversations")[m.conversation_id]
             facts = self._facts(m)
+            if business_hours is not None:
+                facts = replace(
+                    facts, business_hours=business_hours(conversation.team_id, m.created_at)
+                )
             minutes = None
             if facts.first_message and conversation.first_response_at is not None:
                 minutes = (conversation.first_response_at - m.created_at).total_seconds() / 60
@@ -427,6 +444,10 @@ class FakeMessages(_Repo):
             message_id=m.id,
             conversation_id=m.conversation_id,
         )
+
+    def inbound_id_range(self) -> tuple[int, int] | None:
+        ids = [m.id for m in self._where(direction=Direction.INBOUND)]
+        return (min(ids), max(ids)) if ids else None
 
     def set_playbook(self, message_id: int, result: dict[str, Any]) -> None:
         self.rows[message_id].playbook = copy.deepcopy(result)

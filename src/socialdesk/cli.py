@@ -39,7 +39,7 @@ from socialdesk.playbook_cli import app as playbook_app
 from socialdesk.queries.directory import list_channels, list_quarantine, list_users
 from socialdesk.services import agents as agent_service
 from socialdesk.services.channels import create_channel, ensure_channels, update_channel
-from socialdesk.services.demo import load_demo
+from socialdesk.services.demo import load_demo, set_up_rules
 from socialdesk.services.importing import ImportReport, import_messages
 from socialdesk.services.webhooks import replay as replay_delivery
 from socialdesk.triage_cli import app as triage_app
@@ -180,6 +180,7 @@ def demo(
         if admin is None:
             print("Loading the demo desk (Acme Mobile, two weeks of traffic)…")
             summary = load_demo(desk.uow, desk.hasher, desk.secrets, desk.policy, now)
+            set_up_rules(desk.uow, desk.parse_playbook, desk.holidays, now)
             desk.refresh_statistics()
             print(
                 f"Loaded {summary.conversations} conversations, {summary.messages} messages on "

@@ -4,12 +4,16 @@ playbook from the command line (the same services the API uses)."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,7 +22,7 @@ from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
 from socialdesk.domain.playbook import PlaybookInvalid
 from socialdesk.services import playbooks
-from socialdesk.services.backtesting import backtest_candidate
+from socialdesk.services.backtesting import backtest_candidate, combine, message_id_range
 
 app = typer.Typer(
     help="The playbook: the team's rules for responding, routing, SLAs and escalation.",
@@ -159,6 +163,10 @@ def backtest(
         datetime | None,
         typer.Option(help="replay messages from this date on (e.g. 2026-11-01)"),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, max=16, help="processes to share the history between"),
+    ] = min(4, os.cpu_count() or 1),
     output: Annotated[
         Path | None, typer.Option(help="also write the report as JSON to this file")
     ] = None,
@@ -167,33 +175,94 @@ def backtest(
     routing changes by team, suppressed, escalated, auto-acknowledged, first-response SLA."""
     text = _read(file)
     when = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-    with (
-        _desk() as desk,
-        Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("{task.completed:,} messages"),
-            TimeElapsedColumn(),
-        ) as progress,
-    ):
-        task = progress.add_task("backtest", total=None)
+    with _desk() as desk:
         try:
-            report = backtest_candidate(
-                desk.uow,
-                desk.parse_playbook,
-                desk.holidays,
-                desk.policy.targets,
-                text,
-                now=desk.clock.now(),
-                since=when,
-                progress=lambda n: progress.update(task, completed=n),
-            )
+            with desk.uow(read_only=True) as unit:
+                playbooks.check(unit, desk.parse_playbook, text, str(file))
         except PlaybookInvalid as exc:
             raise _invalid(exc) from exc
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} messages"),
+        TimeElapsedColumn(),
+    ) as progress:
+        task = progress.add_task("backtest", total=None)
+        report = run_backtest(
+            text, when, jobs, progress=lambda n: progress.update(task, completed=n)
+        )
         progress.update(task, completed=report["messages"])
     if output is not None:
         output.write_text(json.dumps(report, indent=2), encoding="utf-8")
     _print_report(report)
+
+
+def run_backtest(
+    source: str,
+    since: datetime | None,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The backtest of `source` against the live playbook, over the configured desk's history,
+    split by message id between `jobs` processes (each its own desk and connections) and
+    combined. Settings reach the processes through the environment, as they reach this one."""
+    with _desk() as desk:
+        bounds = message_id_range(desk.uow)
+        if jobs == 1 or bounds is None or bounds[1] - bounds[0] < 10_000:
+            return _backtest_part(source, since, None, progress)
+    lo, hi = bounds
+    step = (hi - lo) // jobs + 1
+    parts = [(lo + i * step, min(hi, lo + (i + 1) * step - 1)) for i in range(jobs)]
+    context = multiprocessing.get_context("spawn")
+    seen = context.Value("q", 0)
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_share, initargs=(seen,)
+    ) as pool:
+        futures = [pool.submit(_backtest_part, source, since, part, None) for part in parts]
+        while not all(f.done() for f in futures):
+            time.sleep(0.2)
+            if progress is not None:
+                progress(seen.value)
+        results = [f.result() for f in futures]
+    return combine(results)
+
+
+_seen: Any = None
+
+
+def _share(counter: Any) -> None:
+    global _seen
+    _seen = counter
+
+
+def _backtest_part(
+    source: str,
+    since: datetime | None,
+    id_range: tuple[int, int] | None,
+    progress: Callable[[int], None] | None,
+) -> dict[str, Any]:
+    last = [0]
+
+    def tick(n: int) -> None:
+        if _seen is not None:
+            with _seen.get_lock():
+                _seen.value += n - last[0]
+            last[0] = n
+        if progress is not None:
+            progress(n)
+
+    with _desk() as desk:
+        return backtest_candidate(
+            desk.uow,
+            desk.parse_playbook,
+            desk.holidays,
+            desk.policy.targets,
+            source,
+            now=desk.clock.now(),
+            since=since,
+            id_range=id_range,
+            progress=tick,
+        )
 
 
 def _print_report(report: dict[str, object]) -> None:

@@ -303,3 +303,20 @@ def test_backtest_compares_the_candidate_with_the_live_version(
         api.post("/api/v1/playbooks:backtest", json={"source": candidate}, as_="agent").status_code
         == 403
     )
+
+
+def test_history_is_described_but_not_acted_on(desk_ready: tuple[Api, Receiver, str]) -> None:
+    """An imported or long-delayed message gets tags and priority, but nobody is acknowledged,
+    escalated or re-routed for something that happened days ago."""
+    api, receiver, hook = desk_ready
+    assert save(api, playbook(hook)).status_code == 201
+    old = message(api, "m1", "my bill is wrong", created_at="2026-02-20T10:00:00Z")
+    work(api)
+    view = conversation(api, old["conversation_id"])
+    assert view["conversation"]["tags"] == ["billing"]
+    assert view["conversation"]["team"] is None
+    assert [m for m in view["messages"] if m["direction"] == "outbound"] == []
+    assert view["messages"][0]["playbook"]["notes"] == [
+        "history or closed: tags, priority and SLA only"
+    ]
+    assert receiver.received == []

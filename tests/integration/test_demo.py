@@ -9,9 +9,10 @@ from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.messages import DeliveryState
 from socialdesk.services.delivery import deliver_due
-from socialdesk.services.demo import load_demo
+from socialdesk.services.demo import load_demo, set_up_rules
 from socialdesk.services.polling import poll_due
-from tests.fakes import FakePasswordHasher
+from socialdesk.worker import JOBS
+from tests.fakes import FakeClassifier, FakePasswordHasher
 
 
 def test_the_demo_history_is_delivered_and_the_worker_has_nothing_to_do(desk: Desk) -> None:
@@ -30,3 +31,33 @@ def test_the_demo_history_is_delivered_and_the_worker_has_nothing_to_do(desk: De
     assert platforms == {"x", "facebook", "instagram", "email", "chat", "phone"}
     assert deliver_due(desk.uow, desk.connectors, now=now).total == 0
     assert poll_due(desk.uow, desk.connectors, now=now, policy=desk.policy).polled == 0
+
+
+def test_the_demo_rules_run_on_the_demo_traffic(desk: Desk) -> None:
+    now = desk.clock.now()
+    desk.classifier_override = FakeClassifier()
+    load_demo(desk.uow, FakePasswordHasher(), desk.secrets, desk.policy, now, conversations=40)
+    set_up_rules(desk.uow, desk.parse_playbook, desk.holidays, now)
+    for job in ("triaged", "playbook", "sla"):
+        JOBS[job](desk)
+    with desk.engine.connect() as conn:
+        live = conn.execute(
+            select(t.playbook_versions.c.version).where(t.playbook_versions.c.live.is_(True))
+        ).scalar_one()
+        unplayed = conn.execute(
+            select(func.count())
+            .select_from(t.messages)
+            .where(t.messages.c.direction == "inbound", t.messages.c.playbook.is_(None))
+        ).scalar_one()
+        refreshed = conn.execute(
+            select(func.count())
+            .select_from(t.conversations)
+            .where(t.conversations.c.sla_refreshed_at.is_not(None))
+        ).scalar_one()
+        queued = conn.execute(
+            select(func.count()).select_from(t.outbox).where(t.outbox.c.state != "sent")
+        ).scalar_one()
+    assert live == 1
+    assert unplayed == 0
+    assert refreshed > 0
+    assert queued == 0  # the demo's rules acknowledge nobody automatically

@@ -69,11 +69,25 @@ def check_template(name: str, body: str) -> tuple[str, str]:
     return name, body
 
 
+_GAP = "\x00"  # marks where a variable without a value was (removed from values themselves)
+_GAPS = re.compile(r"[ \t]*(?:\x00[ \t]*)+([,.!?;:])?")
+
+
 def render(body: str, values: Mapping[str, str | None]) -> str:
-    """The template with each variable replaced (an unknown value becomes empty, and the
-    spaces it leaves are tidied)."""
-    text = VARIABLE.sub(lambda m: values.get(m.group(1)) or "", body)
-    return re.sub(r"[ \t]{2,}", " ", text).replace(" ,", ",").replace(" !", "!").strip()
+    """The template with each variable replaced. A variable without a value becomes empty and
+    takes the spaces around it with it ("Hi {customer.first_name}, thanks" → "Hi, thanks");
+    everything else, the template's own spacing and the values, is kept as written."""
+
+    def value(match: re.Match[str]) -> str:
+        found = (values.get(match.group(1)) or "").replace(_GAP, "")
+        return found or _GAP
+
+    def close_gap(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(1)
+        return " " if match.group(0).strip(_GAP) else ""
+
+    return _GAPS.sub(close_gap, VARIABLE.sub(value, body)).strip()
 
 
 def fits(text: str, capabilities: PlatformCapabilities) -> bool:

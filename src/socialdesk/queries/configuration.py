@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
@@ -63,6 +63,21 @@ class TeamRoutingView:
     assignment_mode: str
     calendar: str | None
     sla_policy: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRoutingView:
+    """An agent as routing sees them: presence, capacity per platform, teams, open load."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    presence: str
+    presence_at: datetime | None
+    capacity: dict[str, int]
+    team_ids: list[int]
+    open_by_platform: dict[str, int]
 
 
 def list_templates(conn: Connection) -> list[TemplateView]:
@@ -145,4 +160,40 @@ def list_team_routing(conn: Connection) -> list[TeamRoutingView]:
             r.id, r.name, dict(r.skills or {}), r.assignment_mode, r.calendar_name, r.policy_name
         )
         for r in rows
+    ]
+
+
+def list_agent_routing(conn: Connection) -> list[AgentRoutingView]:
+    """Active agents with presence, capacity, teams and what they hold open (three statements)."""
+    a, m, c = t.agents.c, t.team_members.c, t.conversations.c
+    agents = list(
+        conn.execute(select(t.agents).where(a.active.is_(True)).order_by(a.id).limit(MAX_ROWS))
+    )
+    ids = [r.id for r in agents]
+    teams: dict[int, list[int]] = {i: [] for i in ids}
+    load: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        for agent_id, team_id in conn.execute(
+            select(m.agent_id, m.team_id).where(m.agent_id.in_(ids)).order_by(m.team_id)
+        ):
+            teams[agent_id].append(team_id)
+        for agent_id, platform, n in conn.execute(
+            select(c.assignee_id, c.platform, func.count())
+            .where(c.assignee_id.in_(ids), c.status.in_(["open", "pending"]))
+            .group_by(c.assignee_id, c.platform)
+        ):
+            load[agent_id][platform] = n
+    return [
+        AgentRoutingView(
+            r.id,
+            r.username,
+            r.display_name or r.username,
+            r.role,
+            r.presence,
+            r.presence_at,
+            dict(r.capacity or {}),
+            teams[r.id],
+            load[r.id],
+        )
+        for r in agents
     ]

@@ -19,7 +19,17 @@ from socialdesk.services.agents import create_agent, create_team
 from socialdesk.services.channels import create_channel
 from socialdesk.services.delivery import record_sent
 from socialdesk.services.intake import IntakePolicy, ingest
-from socialdesk.services.ports import PasswordHasher, SecretBox, UnitOfWorkFactory
+from socialdesk.services.playbooks import save_version
+from socialdesk.services.ports import (
+    Holidays,
+    PasswordHasher,
+    PlaybookParser,
+    SecretBox,
+    UnitOfWorkFactory,
+)
+from socialdesk.services.routing import configure_team
+from socialdesk.services.sla import save_calendar, save_policy
+from socialdesk.services.templates import create_template
 
 BRAND = "Acme Mobile"
 CHANNELS = [
@@ -149,6 +159,89 @@ class DemoSummary:
     conversations: int
     messages: int
     agents: int
+
+
+DEMO_PLAYBOOK = """\
+version: 1
+description: Acme Mobile's care rules (demo)
+rules:
+  - name: spam and bots
+    when: {spam_p: {gte: 0.85}}
+    then: [{suppress: spam}]
+    stop: true
+  - name: praise needs no answer
+    when: {sentiment: positive, needs_response: false, question: false}
+    then: [{suppress: praise}, {tag: praise}]
+  - name: account data in public
+    when: {visibility: public, pii: [card, iban, email, phone]}
+    then: [{private: required}, {tag: pii}]
+  - name: billing and refunds
+    when: {any: [{intent: billing}, {intent: refund_return}, {keywords: [bill, refund, charged]}]}
+    then: [{route: Billing}]
+  - name: angry VIPs and big accounts
+    when:
+      all:
+        - sentiment: negative
+        - any: [{customer_tag: vip}, {followers: {gte: 10000}}, {verified: true}]
+    then: [{route: Escalations}, {priority: {add: 20}}, {tag: escalated}, {sla: priority}]
+  - name: late answers
+    when: {sla_state: breached}
+    then: [{tag: late}]
+"""
+
+
+def set_up_rules(
+    uow: UnitOfWorkFactory, parse: PlaybookParser, holidays: Holidays, now: datetime
+) -> None:
+    """The demo's business hours, SLA policies, templates, team skills and its live playbook."""
+    save_calendar(
+        uow(),
+        holidays,
+        name="default",
+        timezone="Europe/London",
+        weekly={"mon-sun": "07:00-23:00"},
+        holiday_country="GB",
+        holiday_subdivision=None,
+        extra_holidays=[],
+        now=now,
+    )
+    for name, targets in (
+        ("default", [{"first_response": 60, "next_response": 120, "resolution": 2880}]),
+        ("priority", [{"first_response": 15, "next_response": 30, "resolution": 480}]),
+    ):
+        save_policy(
+            uow(),
+            name=name,
+            targets=targets,
+            calendar="default",
+            pause_when_pending=True,
+            warn_before_minutes=15,
+            now=now,
+        )
+    create_template(
+        uow(),
+        None,
+        "dm_us",
+        "Sorry about this, {customer.first_name}! Please DM us so we can check your account.",
+        now,
+    )
+    create_template(
+        uow(),
+        None,
+        "thanks",
+        "Thanks {customer.first_name}, glad we could help! {agent.first_name}",
+        now,
+    )
+    with uow() as unit:
+        for team in unit.teams.list_all():
+            assert team.id is not None
+            skills = {
+                "Billing": {"intents": ["billing", "refund_return"]},
+                "Care": {"languages": ["en"]},
+            }.get(team.name)
+            configure_team(unit, team.id, skills=skills, mode="least_loaded")
+        unit.commit()
+    save_version(uow(), parse, None, DEMO_PLAYBOOK, "demo rules", now)
 
 
 def load_demo(

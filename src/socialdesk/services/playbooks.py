@@ -19,7 +19,7 @@ from typing import Any
 
 from socialdesk.domain.agents import Agent
 from socialdesk.domain.calendars import BusinessCalendar
-from socialdesk.domain.conversations import Conversation
+from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.errors import InvalidInput, NotFound
 from socialdesk.domain.events import (
     ConversationSuppressed,
@@ -50,6 +50,10 @@ from socialdesk.services.templates import render_for
 
 BATCH = 200
 CLAIM_LEASE = timedelta(minutes=5)
+# Messages older than this when the playbook first sees them are history (an import, a backlog
+# after an outage): their conversations are tagged and prioritised like any, but nobody is
+# acknowledged, escalated, re-routed or suppressed for something that happened long ago.
+HISTORY = timedelta(hours=24)
 DEFAULT_CALENDAR = "default"
 
 Capabilities = Callable[[str], PlatformCapabilities]
@@ -281,10 +285,17 @@ def apply(
     now: datetime,
     report: PlaybookReport,
 ) -> dict[str, Any]:
-    """Evaluate and apply; returns what to record on the message."""
+    """Evaluate and apply; returns what to record on the message. A message that is history
+    (older than HISTORY) or whose conversation was closed meanwhile only gets the decisions that
+    describe it (tags, priority, SLA policy, private mode), none that act."""
     assert conversation.id is not None
+    acting = conversation.status is not Status.CLOSED and now - facts.created_at <= HISTORY
     if playbook is None:
-        if conversation.team_id is None and routing.route_by_skills(unit, conversation, now):
+        if (
+            acting
+            and conversation.team_id is None
+            and routing.route_by_skills(unit, conversation, now)
+        ):
             report.routed += 1
         unit.conversations.update_many([conversation])
         return {"version": None}
@@ -293,7 +304,10 @@ def apply(
     events: list[Event] = []
     if evaluation.matched:
         report.matched += 1
-    _apply_route(unit, conversation, evaluation, now, notes, report)
+    if not acting:
+        notes.append("history or closed: tags, priority and SLA only")
+        evaluation = replace(evaluation, team=None, notify=(), suppress=None, auto_ack=None)
+    _apply_route(unit, conversation, evaluation, now, notes, report, acting)
     _apply_priority(conversation, evaluation, runtime, now)
     if evaluation.tags:
         added, removed = conversation.retag(list(evaluation.tags), [], now)
@@ -360,8 +374,9 @@ def _apply_route(
     now: datetime,
     notes: list[str],
     report: PlaybookReport,
+    acting: bool,
 ) -> None:
-    if evaluation.suppress:
+    if evaluation.suppress or not acting:
         return
     if evaluation.team:
         team = unit.teams.find(evaluation.team)
@@ -468,6 +483,8 @@ def escalate_sla(
     latest = unit.messages.latest_inbound(conversation.id)
     if playbook is None or latest is None or latest.id is None:
         return 0
+    if now - latest.created_at > HISTORY:
+        return 0  # an imported or long-abandoned thread: its lateness is not news
     found = unit.messages.playbook_facts([latest.id])
     if not found:
         return 0
@@ -528,13 +545,20 @@ def escalation_payload(
 
 
 def history(
-    uow: UnitOfWorkFactory, since: datetime | None, chunk: int = 5000
+    uow: UnitOfWorkFactory,
+    since: datetime | None,
+    business_hours: Callable[[int | None, datetime], bool] | None = None,
+    chunk: int = 5000,
+    id_range: tuple[int, int] | None = None,
 ) -> Iterator[tuple[Facts, int | None, float | None]]:
-    """Every stored inbound message (since a date), in id order, read a chunk at a time."""
-    after = 0
+    """Every stored inbound message (since a date; with ids in `id_range` when given), in id
+    order, read a chunk at a time."""
+    after, last = (id_range[0] - 1, id_range[1]) if id_range else (0, None)
     while True:
         with uow(read_only=True) as unit:
-            rows = unit.messages.history(since, after, chunk)
+            rows = unit.messages.history(since, after, chunk, business_hours)
+        if last is not None:
+            rows = [r for r in rows if (r[0].message_id or 0) <= last]
         if not rows:
             return
         yield from rows

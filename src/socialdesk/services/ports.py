@@ -7,7 +7,7 @@ unit tests use in-memory fakes of these same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -211,12 +211,19 @@ class ConversationRepository(Protocol):
         ...
 
     def assigned_open(self, agent_id: int) -> list[Conversation]:
-        """An agent's open conversations, locked (to hand them on when they go offline)."""
+        """An agent's conversations that are not closed (open, pending, snoozed), locked, to hand
+        them on when they go offline: a pending one comes back when the customer answers."""
         ...
 
     def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
         """Open, unassigned conversations of these teams or of no team, most urgent first (by
-        SLA due time, then priority), locked so two agents taking next never get the same."""
+        SLA due time, then priority); read without locks (see `claim_free`)."""
+        ...
+
+    def claim_free(self, conversation_id: int) -> Conversation | None:
+        """The conversation locked for this transaction if it is still open and unassigned and
+        nobody else holds it (SKIP LOCKED), else None: how two agents taking next at once get
+        two different conversations instead of one of them getting nothing."""
         ...
 
     def sla_stale(self, limit: int) -> list[Conversation]:
@@ -270,13 +277,20 @@ class MessageRepository(Protocol):
         ...
 
     def history(
-        self, since: datetime | None, after_id: int, limit: int
+        self,
+        since: datetime | None,
+        after_id: int,
+        limit: int,
+        business_hours: Callable[[int | None, datetime], bool] | None = None,
     ) -> list[tuple[Facts, int | None, float | None]]:
-        """Stored inbound messages for a backtest, by id after `after_id`: facts, the team
-        they had, and for a conversation's first message the minutes to the first response."""
+        """Stored inbound messages for a backtest, by id after `after_id`: facts (with
+        `business_hours(team id, time)` when given), the team they had, and for a conversation's
+        first message the minutes to its first response."""
         ...
 
     def set_playbook(self, message_id: int, result: dict[str, Any]) -> None: ...
+
+    def inbound_id_range(self) -> tuple[int, int] | None: ...
 
     def brand_replies(self, conversation_id: int) -> list[tuple[int, int | None, datetime]]:
         """(message id, agent id, time) of the outbound replies in a conversation."""

@@ -15,8 +15,10 @@ from socialdesk.domain.agents import Agent, Team
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.errors import InvalidInput, NotFound
 from socialdesk.domain.events import ConversationAssigned
+from socialdesk.domain.platforms import PLATFORM_NAME
 from socialdesk.domain.routing import (
     ACTIVITY_TTL,
+    ANY_PLATFORM,
     Activity,
     ActivityKind,
     AgentLoad,
@@ -28,6 +30,7 @@ from socialdesk.domain.routing import (
     TeamSkills,
     choose_agent,
     choose_team,
+    normalise_language,
     others_present,
     reassignments,
     take_next,
@@ -88,10 +91,7 @@ def configure_team(
             raise InvalidInput(
                 f"unknown skill kinds {sorted(unknown)}; use {list(SKILL_KINDS)}", field="skills"
             )
-        team.skills = {
-            k: sorted({str(v).strip() for v in skills.get(k, ()) if str(v).strip()})
-            for k in SKILL_KINDS
-        }
+        team.skills = {k: _skill_values(k, skills.get(k, ())) for k in SKILL_KINDS}
     if mode is not None:
         try:
             team.assignment_mode = AssignmentMode(mode).value
@@ -114,11 +114,32 @@ def configure_team(
     return team
 
 
+def _skill_values(kind: str, values: Sequence[str]) -> list[str]:
+    """A skill list as routing compares it: languages normalised ("pt_BR" is "pt-br"),
+    platforms lower case and real platform names, intents as written; blanks and repeats
+    dropped."""
+    cleaned = {str(v).strip() for v in values} - {""}
+    if kind == "languages":
+        return sorted({normalise_language(v) for v in cleaned})
+    if kind == "platforms":
+        cleaned = {v.casefold() for v in cleaned}
+        bad = sorted(v for v in cleaned if not PLATFORM_NAME.match(v))
+        if bad:
+            raise InvalidInput(f"{bad[0]!r} is not a platform name, e.g. x", field="skills")
+    return sorted(cleaned)
+
+
 def set_capacity(unit: UnitOfWork, agent_id: int, capacity: Mapping[str, int]) -> Agent:
     agent = unit.agents.get(agent_id)
     if agent is None:
         raise NotFound(f"agent {agent_id} does not exist")
     Capacity(capacity)  # validates
+    unknown = sorted(k for k in capacity if k != ANY_PLATFORM and not PLATFORM_NAME.match(k))
+    if unknown:
+        raise InvalidInput(
+            f"capacity keys are platforms (x, email, …) or '*' for any other; got {unknown[0]!r}",
+            field="capacity",
+        )
     if any(not 0 <= v <= 1000 for v in capacity.values()):
         raise InvalidInput("a capacity is 0 to 1000 conversations", field="capacity")
     agent.capacity = dict(capacity)
@@ -204,12 +225,18 @@ def take_next_for(unit: UnitOfWork, agent: Agent, now: datetime) -> Conversation
     assert agent.id is not None
     counts = unit.conversations.open_counts([agent.id]).get(agent.id, {})
     load = load_of(agent, counts)
-    candidates = unit.conversations.take_candidates(agent.team_ids, TAKE_WINDOW)
-    items = [_queue_item(c) for c in candidates]
-    picked = take_next(items, load, team_ids=frozenset(agent.team_ids), now=now)
-    if picked is None:
-        return None
-    conversation = next(c for c in candidates if c.id == picked.conversation_id)
+    items = [
+        _queue_item(c) for c in unit.conversations.take_candidates(agent.team_ids, TAKE_WINDOW)
+    ]
+    while True:
+        picked = take_next(items, load, team_ids=frozenset(agent.team_ids), now=now)
+        if picked is None:
+            return None
+        conversation = unit.conversations.claim_free(picked.conversation_id)
+        if conversation is not None:
+            break
+        # Another agent took it (or holds it) meanwhile: the next most urgent one.
+        items = [i for i in items if i.conversation_id != picked.conversation_id]
     assign_to(unit, conversation, conversation.team_id, agent.id, now, actor_id=agent.id)
     unit.conversations.update_many([conversation])
     return conversation
@@ -291,6 +318,10 @@ def beat(
         activity_kind = ActivityKind(kind)
     except ValueError as exc:
         raise InvalidInput(f"activity {kind!r}: use viewing or typing", field="kind") from exc
+    if seen_up_to is not None and seen_up_to.utcoffset() is None:
+        raise InvalidInput(
+            "seen_up_to needs a time zone, e.g. 2026-03-02T09:00:00Z", field="seen_up_to"
+        )
     if unit.conversations.get(conversation_id) is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     unit.activities.beat(Activity(agent.id, conversation_id, activity_kind, now), seen_up_to)
@@ -371,4 +402,6 @@ def record_activity(
 
 def who_is_here(uow: UnitOfWork, conversation_id: int, me: int, now: datetime) -> list[Activity]:
     with uow:
+        if uow.conversations.get(conversation_id) is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
         return present(uow, conversation_id, me, now)

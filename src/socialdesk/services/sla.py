@@ -2,6 +2,8 @@
 
 Every conversation has an SLA: its own policy (set by the playbook), else its team's, else the
 policy named `default` when there is one, else the desk's flat response targets around the clock.
+A policy counts business time in its own calendar when it names one, else in the team's (the
+team's calendar, else the calendar named `default`), else around the clock.
 Intake and agent actions change a conversation's state at once with the flat targets (cheap, in
 the write path); the worker then refreshes every changed conversation with its real policy
 (business hours, holidays, pauses while pending) within seconds, and watches due times: a
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from socialdesk.domain.agents import Team
 from socialdesk.domain.calendars import BusinessCalendar
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.errors import InvalidInput, NotFound
@@ -33,6 +36,7 @@ from socialdesk.domain.text import text_problem
 from socialdesk.services.ports import Holidays, UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_POLICY = "default"
+DEFAULT_CALENDAR = "default"
 BATCH = 200
 MAX_NAME = 100
 
@@ -62,6 +66,11 @@ def save_calendar(
     """Create a calendar or replace the one of that name; it is built once here, so a wrong
     time zone, day or interval is refused with the reason before anything is stored."""
     name = _check_name(name)
+    if holiday_subdivision and not holiday_country:
+        raise InvalidInput(
+            "a holiday_subdivision (state, province) needs its holiday_country",
+            field="holiday_subdivision",
+        )
     spec = CalendarSpec(
         name=name,
         timezone=timezone,
@@ -138,22 +147,34 @@ def save_policy(
 
 @dataclass
 class PolicyBook:
-    """Built policies by id, for one pass of the worker (calendars are built once per pass)."""
+    """Built policies, for one pass of the worker (calendars are built once per pass).
+
+    A policy counts in its own calendar when it names one; otherwise in the business hours of
+    the conversation's team (its calendar, else the one named `default`), so one policy serves
+    teams in different time zones. Without any calendar it counts around the clock."""
 
     uow: UnitOfWork
     holidays: Holidays
     now: datetime
     fallback: SlaPolicy
-    _built: dict[int | None, SlaPolicy] = field(default_factory=dict)
+    _built: dict[tuple[int | None, int | None], SlaPolicy] = field(default_factory=dict)
     _default_id: int | bool | None = False
+    _default_calendar_id: int | bool | None = False
+    _teams: dict[int, Team | None] = field(default_factory=dict)
+
+    def _team(self, team_id: int | None) -> Team | None:
+        if team_id is None:
+            return None
+        if team_id not in self._teams:
+            self._teams[team_id] = self.uow.teams.get(team_id)
+        return self._teams[team_id]
 
     def policy_id_for(self, conversation: Conversation) -> int | None:
         if conversation.sla_policy_id is not None:
             return conversation.sla_policy_id
-        if conversation.team_id is not None:
-            team = self.uow.teams.get(conversation.team_id)
-            if team is not None and team.sla_policy_id is not None:
-                return team.sla_policy_id
+        team = self._team(conversation.team_id)
+        if team is not None and team.sla_policy_id is not None:
+            return team.sla_policy_id
         return self.policy_id_for_default()
 
     def policy_id_for_default(self) -> int | None:
@@ -163,22 +184,36 @@ class PolicyBook:
             self._default_id = found.id if found else None
         return self._default_id if isinstance(self._default_id, int) else None
 
-    def get(self, policy_id: int | None) -> SlaPolicy:
-        if policy_id not in self._built:
-            spec = self.uow.sla_policies.get(policy_id) if policy_id is not None else None
-            if spec is None:
-                self._built[policy_id] = self.fallback
-            else:
-                calendar = None
-                if spec.calendar_id is not None:
-                    calendar_spec = self.uow.calendars.get(spec.calendar_id)
-                    if calendar_spec is not None:
-                        calendar = build_calendar(calendar_spec, self.holidays, self.now)
-                self._built[policy_id] = spec.build(calendar)
-        return self._built[policy_id]
+    def calendar_id_for(self, team_id: int | None) -> int | None:
+        """The team's calendar, else the one named `default`, else None (around the clock)."""
+        team = self._team(team_id)
+        if team is not None and team.calendar_id is not None:
+            return team.calendar_id
+        if self._default_calendar_id is False:
+            found = self.uow.calendars.find(DEFAULT_CALENDAR)
+            self._default_calendar_id = found.id if found else None
+        return self._default_calendar_id if isinstance(self._default_calendar_id, int) else None
+
+    def get(self, policy_id: int | None, team_id: int | None = None) -> SlaPolicy:
+        """The policy built on its calendar (or, naming none, on the team's hours)."""
+        spec = self.uow.sla_policies.get(policy_id) if policy_id is not None else None
+        if spec is None:
+            return self.fallback
+        calendar_id = spec.calendar_id
+        if calendar_id is None:
+            calendar_id = self.calendar_id_for(team_id)
+        key = (policy_id, calendar_id)
+        if key not in self._built:
+            calendar = None
+            if calendar_id is not None:
+                calendar_spec = self.uow.calendars.get(calendar_id)
+                if calendar_spec is not None:
+                    calendar = build_calendar(calendar_spec, self.holidays, self.now)
+            self._built[key] = spec.build(calendar)
+        return self._built[key]
 
     def for_conversation(self, conversation: Conversation) -> SlaPolicy:
-        return self.get(self.policy_id_for(conversation))
+        return self.get(self.policy_id_for(conversation), conversation.team_id)
 
 
 def flat_policy(targets: ResponseTargets) -> SlaPolicy:
@@ -219,7 +254,9 @@ def refresh(conversation: Conversation, policy: SlaPolicy, now: datetime) -> Sla
     conversation.next_response_due_at = due.next_response
     conversation.resolution_due_at = due.resolution
     conversation.sla_due_at = due.next_due
-    conversation.sla_refreshed_at = now
+    # Stamped with the change it was computed from, not with the clock: a change that was
+    # waiting on this row's lock, written a moment after, is then still seen as newer.
+    conversation.sla_refreshed_at = conversation.updated_at or now
     if conversation.status is Status.CLOSED:
         conversation.sla_state = None
         return None
@@ -297,12 +334,8 @@ def apply_policy(
     if spec is None:
         raise NotFound(f"there is no SLA policy named {name!r}")
     conversation.sla_policy_id = spec.id
-    calendar = None
-    if spec.calendar_id is not None:
-        calendar_spec = unit.calendars.get(spec.calendar_id)
-        if calendar_spec is not None:
-            calendar = build_calendar(calendar_spec, holidays, now)
-    refresh(conversation, spec.build(calendar), now)
+    book = PolicyBook(unit, holidays, now, spec.build(None))
+    refresh(conversation, book.for_conversation(conversation), now)
 
 
 def check_policy_names(unit: UnitOfWork, names: set[str]) -> set[str]:

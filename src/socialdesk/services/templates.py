@@ -11,7 +11,7 @@ from socialdesk.domain.agents import Agent
 from socialdesk.domain.errors import Conflict, InvalidInput, NotFound
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.templates import Template, check_template, first_name, fits, render
-from socialdesk.services.ports import UnitOfWork
+from socialdesk.services.ports import PlaybookParser, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +48,24 @@ def update_template(uow: UnitOfWork, actor: Agent, name: str, body: str, now: da
     return template
 
 
-def delete_template(uow: UnitOfWork, name: str) -> None:
+def delete_template(uow: UnitOfWork, name: str, parse: PlaybookParser | None = None) -> None:
+    """Delete a template, unless the live playbook auto-acknowledges with it (`parse` reads the
+    live version; without it that check is skipped): the playbook would then fail on every
+    message its rule matches, and a saved version must name only templates that exist."""
     with uow:
         template = uow.templates.find(name)
         if template is None or template.id is None:
             raise NotFound(f"there is no template named {name!r}")
+        live = uow.playbooks.live() if parse is not None else None
+        if parse is not None and live is not None:
+            uses = parse(live.source, f"v{live.version}").references().templates.get(name, ())
+            if uses:
+                raise Conflict(
+                    f"the live playbook (version {live.version}) uses template {name!r} in "
+                    + ", ".join(str(u) for u in uses)
+                    + "; save a playbook without it first",
+                    field="name",
+                )
         uow.templates.delete(template.id)
         uow.commit()
 

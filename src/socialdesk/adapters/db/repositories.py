@@ -484,7 +484,7 @@ OPEN_COUNTS = (
 )
 ASSIGNED_OPEN = (
     select(t.conversations)
-    .where(_conv.assignee_id == bindparam("agent_id"), _conv.status == Status.OPEN.value)
+    .where(_conv.assignee_id == bindparam("agent_id"), _conv.status != Status.CLOSED.value)
     .order_by(_conv.id)
     .with_for_update()
 )
@@ -497,6 +497,14 @@ TAKE_CANDIDATES = (
     )
     .order_by(_conv.sla_due_at.is_(None), _conv.sla_due_at, _conv.priority.desc(), _conv.id)
     .limit(bindparam("limit"))
+)
+CLAIM_FREE = (
+    select(t.conversations)
+    .where(
+        _conv.id == bindparam("id"),
+        _conv.status == Status.OPEN.value,
+        _conv.assignee_id.is_(None),
+    )
     .with_for_update(skip_locked=True)
 )
 BRAND_REPLIES = (
@@ -533,17 +541,13 @@ SET_PLAYBOOK = (
     update(t.messages).where(_msg.id == bindparam("_id")).values(playbook=bindparam("playbook"))
 )
 _earlier = t.messages.alias("earlier")
+# A message opens its conversation when it is the conversation's first inbound message to arrive
+# (lowest id): the same rule for the live playbook and for backtests over history.
 _FIRST = (
-    ~select(_earlier.c.id)
-    .where(
-        _earlier.c.conversation_id == _msg.conversation_id,
-        _earlier.c.direction == "inbound",
-        or_(
-            _earlier.c.created_at < _msg.created_at,
-            and_(_earlier.c.created_at == _msg.created_at, _earlier.c.id < _msg.id),
-        ),
-    )
-    .exists()
+    _msg.id
+    == select(func.min(_earlier.c.id))
+    .where(_earlier.c.conversation_id == _msg.conversation_id, _earlier.c.direction == "inbound")
+    .scalar_subquery()
 ).label("first_message")
 _FACT_COLUMNS = (
     _msg.id,
@@ -553,8 +557,18 @@ _FACT_COLUMNS = (
     _msg.kind,
     _msg.visibility,
     _msg.created_at,
-    _msg.triage,
-    _msg.meta,
+    # Triage fields read by JSON path in SQL: a backtest reads a million rows, and decoding each
+    # whole triage document in Python would cost more than the rules themselves.
+    _msg.triage["sentiment"].as_string().label("sentiment"),
+    _msg.triage["needs_response"].as_boolean().label("needs_response"),
+    _msg.triage["needs_response_p"].as_float().label("needs_response_p"),
+    _msg.triage["intent"].as_string().label("intent"),
+    _msg.triage["language"].as_string().label("language"),
+    _msg.triage["pii"].label("pii"),
+    _msg.triage["spam_p"].as_float().label("spam_p"),
+    _msg.triage["question"].as_boolean().label("question"),
+    _msg.triage[("priority", "score")].as_integer().label("priority"),
+    _msg.meta["listening_query"].as_string().label("listening_query"),
     t.channels.c.platform,
     t.channels.c.name.label("channel_name"),
     t.identities.c.followers,
@@ -566,9 +580,10 @@ _FACT_COLUMNS = (
 )
 
 
-def _facts_select(where: Any) -> Select[Any]:
+def _facts_select(where: Any, *, first: bool = True) -> Select[Any]:
+    columns = _FACT_COLUMNS if first else _FACT_COLUMNS[:-1]
     return (
-        select(*_FACT_COLUMNS)
+        select(*columns)
         .join(t.channels, t.channels.c.id == _msg.channel_id)
         .join(t.conversations, _conv.id == _msg.conversation_id)
         .outerjoin(t.identities, t.identities.c.id == _msg.author_identity_id)
@@ -579,7 +594,7 @@ def _facts_select(where: Any) -> Select[Any]:
 
 PLAYBOOK_FACTS = _many(lambda match: _facts_select(match(_msg.id, "ids", BigInteger)))
 HISTORY = (
-    _facts_select(and_(_msg.direction == "inbound", _msg.id > bindparam("after")))
+    _facts_select(and_(_msg.direction == "inbound", _msg.id > bindparam("after")), first=False)
     .order_by(_msg.id)
     .limit(bindparam("limit"))
 )
@@ -589,18 +604,31 @@ HISTORY_SINCE = (
             _msg.direction == "inbound",
             _msg.id > bindparam("after"),
             _msg.created_at >= bindparam("since"),
-        )
+        ),
+        first=False,
     )
     .order_by(_msg.id)
     .limit(bindparam("limit"))
 )
+INBOUND_ID_RANGE = select(func.min(_msg.id), func.max(_msg.id)).where(_msg.direction == "inbound")
+FIRST_INBOUND = (
+    select(_msg.conversation_id, func.min(_msg.id))
+    .where(
+        _msg.conversation_id.in_(bindparam("ids", expanding=True)),
+        _msg.direction == "inbound",
+    )
+    .group_by(_msg.conversation_id)
+)
 
 
-def facts_from_row(row: Row[Any]) -> Facts:
-    """What the playbook sees about a stored message, from its triage and its author."""
-    triage = row.triage or {}
-    priority = triage.get("priority") or {}
-    meta = row.meta or {}
+def facts_from_row(
+    row: Row[Any],
+    first: bool | None = None,
+    business_hours: Callable[[int | None, datetime], bool] | None = None,
+) -> Facts:
+    """What the playbook sees about a stored message, from its triage and its author; `first`
+    when the caller worked out whether it opened its conversation (else the row says), and
+    `business_hours(team_id, time)` when the caller knows the calendars."""
     return Facts(
         platform=row.platform,
         channel_id=row.channel_id,
@@ -609,20 +637,23 @@ def facts_from_row(row: Row[Any]) -> Facts:
         kind=row.kind,
         text=row.text,
         created_at=row.created_at,
-        sentiment=triage.get("sentiment"),
-        needs_response=triage.get("needs_response"),
-        needs_response_p=triage.get("needs_response_p"),
-        intent=triage.get("intent"),
-        language=triage.get("language"),
-        pii=frozenset(p.get("kind") for p in triage.get("pii") or [] if p.get("kind")),
-        spam_p=triage.get("spam_p"),
-        priority=priority.get("score"),
-        question=bool(triage.get("question")),
+        sentiment=row.sentiment,
+        needs_response=row.needs_response,
+        needs_response_p=row.needs_response_p,
+        intent=row.intent,
+        language=row.language,
+        pii=frozenset(p["kind"] for p in row.pii or () if isinstance(p, dict) and p.get("kind")),
+        spam_p=row.spam_p,
+        priority=row.priority,
+        question=bool(row.question),
         followers=row.followers,
         verified=bool(row.verified),
         customer_tags=frozenset(row.customer_tags or ()),
-        listening_query=meta.get("listening_query"),
-        first_message=bool(row.first_message),
+        business_hours=True
+        if business_hours is None
+        else business_hours(row.team_id, row.created_at),
+        listening_query=row.listening_query,
+        first_message=bool(row.first_message) if first is None else first,
         message_id=row.id,
         conversation_id=row.conversation_id,
     )
@@ -959,6 +990,10 @@ class ConversationRepository:
         rows = self.conn.execute(ASSIGNED_OPEN, {"agent_id": agent_id})
         return [conversation_from_row(row) for row in rows]
 
+    def claim_free(self, conversation_id: int) -> Conversation | None:
+        row = self.conn.execute(CLAIM_FREE, {"id": conversation_id}).first()
+        return conversation_from_row(row) if row else None
+
     def take_candidates(self, team_ids: Collection[int], limit: int) -> list[Conversation]:
         rows = self.conn.execute(TAKE_CANDIDATES, {"teams": list(team_ids) or [-1], "limit": limit})
         return [conversation_from_row(row) for row in rows]
@@ -1082,17 +1117,31 @@ class MessageRepository:
         return found
 
     def history(
-        self, since: datetime | None, after_id: int, limit: int
+        self,
+        since: datetime | None,
+        after_id: int,
+        limit: int,
+        business_hours: Callable[[int | None, datetime], bool] | None = None,
     ) -> list[tuple[Facts, int | None, float | None]]:
         stmt = HISTORY if since is None else HISTORY_SINCE
-        rows = self.conn.execute(stmt, {"after": after_id, "since": since, "limit": limit})
+        rows = list(self.conn.execute(stmt, {"after": after_id, "since": since, "limit": limit}))
+        # The first inbound message of each conversation, for the whole chunk in one query
+        # (a correlated lookup per row would cost a million of them on a million messages).
+        firsts: dict[int, int] = {}
+        for chunk in _chunks({r.conversation_id for r in rows}):
+            firsts.update((c, m) for c, m in self.conn.execute(FIRST_INBOUND, {"ids": chunk}))
         found = []
         for row in rows:
+            first = firsts.get(row.conversation_id) == row.id
             minutes = None
-            if row.first_message and row.first_response_at is not None:
+            if first and row.first_response_at is not None:
                 minutes = max(0.0, (row.first_response_at - row.created_at).total_seconds() / 60)
-            found.append((facts_from_row(row), row.team_id, minutes))
+            found.append((facts_from_row(row, first, business_hours), row.team_id, minutes))
         return found
+
+    def inbound_id_range(self) -> tuple[int, int] | None:
+        row = self.conn.execute(INBOUND_ID_RANGE).first()
+        return (row[0], row[1]) if row and row[0] is not None else None
 
     def set_playbook(self, message_id: int, result: dict[str, Any]) -> None:
         self.conn.execute(SET_PLAYBOOK, {"_id": message_id, "playbook": result})

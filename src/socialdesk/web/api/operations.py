@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from socialdesk.queries.configuration import (
+    AgentRoutingView,
     CalendarView,
     SlaPolicyView,
     TeamRoutingView,
     TemplateView,
+    list_agent_routing,
     list_calendars,
     list_sla_policies,
     list_team_routing,
@@ -82,7 +84,8 @@ def template_change(
     responses=ERRORS,
 )
 def template_delete(name: str, desk: DeskDep, _: Supervisor) -> Response:
-    templates.delete_template(desk.uow(), name)
+    """Delete a template; refused (409) while the live playbook uses it."""
+    templates.delete_template(desk.uow(), name, desk.parse_playbook)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -154,6 +157,13 @@ def policy_save(body: SlaPolicyIn, desk: DeskDep, _: Supervisor, conn: ReadConn)
 @router.get("/routing/teams", tags=["routing"], responses=ERRORS)
 def team_routing(conn: ReadConn, _: CurrentAgent) -> list[TeamRoutingView]:
     return list_team_routing(conn)
+
+
+@router.get("/routing/agents", tags=["routing"], responses=ERRORS)
+def agent_routing(conn: ReadConn, _: CurrentAgent) -> list[AgentRoutingView]:
+    """Every active agent's presence, capacity per platform (empty: the default of 10 on each
+    platform), teams and the conversations they hold open or pending, per platform."""
+    return list_agent_routing(conn)
 
 
 @router.patch("/teams/{team_id}", tags=["routing"], responses=ERRORS)

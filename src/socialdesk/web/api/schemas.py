@@ -177,7 +177,7 @@ class ReplyIn(Strict):
     in_reply_to_message_id: int | None = Field(
         None, description="the customer message answered; default: their latest in the conversation"
     )
-    seen_up_to: datetime | None = Field(
+    seen_up_to: AwareDatetime | None = Field(
         None,
         description="the newest message time on your screen: a reply someone else sent after it "
         "is a collision, refused with 409 unless `force`",
@@ -350,7 +350,11 @@ class SlaPolicyIn(Strict):
         description='minutes per target, e.g. [{"first_response": 60, "resolution": 1440}, '
         '{"priority_min": 70, "first_response": 15}, {"platform": "x", "first_response": 30}]'
     )
-    calendar: str | None = Field(None, description="a calendar's name; none: around the clock")
+    calendar: str | None = Field(
+        None,
+        description="a calendar's name; none: the team's calendar, else the one named "
+        "`default`, else around the clock",
+    )
     pause_when_pending: bool = True
     warn_before_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
 
@@ -382,7 +386,7 @@ class PresenceOut(Strict):
 
 class ActivityIn(Strict):
     kind: Literal["viewing", "typing"]
-    seen_up_to: datetime | None = Field(
+    seen_up_to: AwareDatetime | None = Field(
         None, description="the newest message time on your screen (for collision checks)"
     )
 
