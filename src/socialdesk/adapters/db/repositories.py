@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -63,6 +63,7 @@ from socialdesk.domain.triage import TriageInput
 
 CHUNK = 500
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 def _chunks(values: Collection[T]) -> Iterator[list[T]]:
@@ -469,7 +470,6 @@ QUARANTINE_UPDATE = (
     .values(replayed_at=bindparam("replayed_at"), replay_result=bindparam("replay_result"))
 )
 INSERT_EVENTS = insert(t.events)
-TEMPLATE_BY_NAME = _by(t.templates, "name")
 ACTIVITIES_IN = select(t.activities).where(
     t.activities.c.conversation_id == bindparam("conversation_id"),
     t.activities.c.at >= bindparam("since"),
@@ -726,10 +726,6 @@ AGENTS_IN_TEAM = (
     .where(t.team_members.c.team_id == bindparam("team_id"), t.agents.c.active.is_(True))
     .order_by(t.agents.c.id)
 )
-CALENDAR_BY_ID = _by(t.calendars, "id")
-CALENDAR_BY_NAME = _by(t.calendars, "name")
-SLA_POLICY_BY_ID = _by(t.sla_policies, "id")
-SLA_POLICY_BY_NAME = _by(t.sla_policies, "name")
 SLA_STALE = (
     select(t.conversations)
     .where(
@@ -767,7 +763,6 @@ NOTIFICATION_CLAIM = (
     .where(_note.id == bindparam("_id"))
     .values(attempts=bindparam("attempts"), next_attempt_at=bindparam("until"))
 )
-DELETE_TEMPLATE = delete(t.templates).where(t.templates.c.id == bindparam("id"))
 
 
 class ChannelRepository:
@@ -1637,37 +1632,6 @@ def calendar_from_row(row: Row[Any]) -> CalendarSpec:
     )
 
 
-class CalendarRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def add(self, calendar: CalendarSpec) -> None:
-        _insert_many(self.conn, t.calendars, [calendar])
-
-    def get(self, calendar_id: int) -> CalendarSpec | None:
-        row = self.conn.execute(CALENDAR_BY_ID, {"id": calendar_id}).first()
-        return calendar_from_row(row) if row else None
-
-    def find(self, name: str) -> CalendarSpec | None:
-        row = self.conn.execute(CALENDAR_BY_NAME, {"name": name}).first()
-        return calendar_from_row(row) if row else None
-
-    def update(self, calendar: CalendarSpec) -> None:
-        _update_many(
-            self.conn,
-            t.calendars,
-            [calendar],
-            [
-                "timezone",
-                "weekly",
-                "holiday_country",
-                "holiday_subdivision",
-                "extra_holidays",
-                "updated_at",
-            ],
-        )
-
-
 def sla_policy_from_row(row: Row[Any]) -> SlaPolicySpec:
     return SlaPolicySpec(
         id=row.id,
@@ -1681,48 +1645,71 @@ def sla_policy_from_row(row: Row[Any]) -> SlaPolicySpec:
     )
 
 
-class SlaPolicyRepository:
+class _NamedRepository(Generic[N]):
+    """Things kept by id and found by their unique name: calendars, SLA policies, templates.
+    Each subclass names its table, its row mapper and the columns an update writes."""
+
+    table: ClassVar[Table]
+    columns: ClassVar[tuple[str, ...]]
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, policy: SlaPolicySpec) -> None:
-        _insert_many(self.conn, t.sla_policies, [policy])
+    def add(self, item: N) -> None:
+        _insert_many(self.conn, self.table, [item])
 
-    def get(self, policy_id: int) -> SlaPolicySpec | None:
-        row = self.conn.execute(SLA_POLICY_BY_ID, {"id": policy_id}).first()
-        return sla_policy_from_row(row) if row else None
+    def get(self, item_id: int) -> N | None:
+        row = self.conn.execute(_by(self.table, "id"), {"id": item_id}).first()
+        return self._one(row)
 
-    def find(self, name: str) -> SlaPolicySpec | None:
-        row = self.conn.execute(SLA_POLICY_BY_NAME, {"name": name}).first()
-        return sla_policy_from_row(row) if row else None
+    def find(self, name: str) -> N | None:
+        row = self.conn.execute(_by(self.table, "name"), {"name": name}).first()
+        return self._one(row)
 
-    def update(self, policy: SlaPolicySpec) -> None:
-        _update_many(
-            self.conn,
-            t.sla_policies,
-            [policy],
-            ["targets", "calendar_id", "pause_when_pending", "warn_before_minutes", "updated_at"],
+    def update(self, item: N) -> None:
+        _update_many(self.conn, self.table, [item], list(self.columns))
+
+    def delete(self, item_id: int) -> None:
+        self.conn.execute(
+            delete(self.table).where(self.table.c.id == bindparam("id")), {"id": item_id}
         )
 
+    def _one(self, row: Row[Any] | None) -> N | None:
+        return None if row is None else self.from_row(row)
 
-class TemplateRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def from_row(self, row: Row[Any]) -> N:
+        raise NotImplementedError
 
-    def add(self, template: Template) -> None:
-        _insert_many(self.conn, t.templates, [template])
 
-    def find(self, name: str) -> Template | None:
-        row = self.conn.execute(TEMPLATE_BY_NAME, {"name": name}).first()
-        return template_from_row(row) if row else None
+class CalendarRepository(_NamedRepository[CalendarSpec]):
+    table = t.calendars
+    columns = (
+        "timezone",
+        "weekly",
+        "holiday_country",
+        "holiday_subdivision",
+        "extra_holidays",
+        "updated_at",
+    )
 
-    def update(self, template: Template) -> None:
-        _update_many(
-            self.conn, t.templates, [template], ["name", "body", "updated_at", "updated_by"]
-        )
+    def from_row(self, row: Row[Any]) -> CalendarSpec:
+        return calendar_from_row(row)
 
-    def delete(self, template_id: int) -> None:
-        self.conn.execute(DELETE_TEMPLATE, {"id": template_id})
+
+class SlaPolicyRepository(_NamedRepository[SlaPolicySpec]):
+    table = t.sla_policies
+    columns = ("targets", "calendar_id", "pause_when_pending", "warn_before_minutes", "updated_at")
+
+    def from_row(self, row: Row[Any]) -> SlaPolicySpec:
+        return sla_policy_from_row(row)
+
+
+class TemplateRepository(_NamedRepository[Template]):
+    table = t.templates
+    columns = ("name", "body", "updated_at", "updated_by")
+
+    def from_row(self, row: Row[Any]) -> Template:
+        return template_from_row(row)
 
 
 class EventLog:
