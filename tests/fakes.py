@@ -689,6 +689,9 @@ class FakeCalendars(_Named):
 class FakeSlaPolicies(_Named):
     name = "sla_policies"
 
+    def longest_warning(self) -> int:
+        return max((p.warn_before_minutes for p in self.rows.values()), default=0)
+
 
 class FakeNotifications(_Repo):
     name = "notifications"

@@ -369,6 +369,10 @@ class SlaPolicyRepository(Protocol):
 
     def update(self, policy: SlaPolicySpec) -> None: ...
 
+    def longest_warning(self) -> int:
+        """The largest `warn_before_minutes` of any policy (0 when there is none)."""
+        ...
+
 
 class Holidays(Protocol):
     """Public holidays of a country (and region) for some years."""

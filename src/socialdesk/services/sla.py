@@ -36,6 +36,7 @@ from socialdesk.domain.text import text_problem
 from socialdesk.services.ports import Holidays, UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_POLICY = "default"
+WARN_DEFAULT = 15  # minutes: the desk's flat targets warn this long before a breach
 DEFAULT_CALENDAR = "default"
 BATCH = 200
 MAX_NAME = 100
@@ -282,16 +283,19 @@ def sweep(
     on_change: Callable[[UnitOfWork, Conversation, SlaState, datetime], object] | None = None,
     limit: int = BATCH,
 ) -> SlaReport:
-    """One pass: refresh conversations changed since their SLA was computed, then those whose
-    due time comes within the longest warning window. A conversation moving into warning or
-    breach emits SlaWarning / SlaBreached once and is handed to `on_change` (the playbook's
-    escalations) in the same transaction."""
+    """One pass: refresh conversations changed since their SLA was computed, then watch those
+    whose due time comes within the longest warning window of any policy. Only conversations
+    that changed or moved state are written. A conversation moving into warning or breach emits
+    SlaWarning / SlaBreached once and is handed to `on_change` (the playbook's escalations) in
+    the same transaction."""
     report = SlaReport()
     with uow() as unit:
         book = PolicyBook(unit, holidays, now, flat_policy(targets))
         seen: set[int] = set()
-        candidates = unit.conversations.sla_stale(limit)
-        candidates += unit.conversations.sla_due_before(now + timedelta(hours=24), limit)
+        stale = unit.conversations.sla_stale(limit)
+        stale_ids = {c.id for c in stale}
+        window = timedelta(minutes=max(unit.sla_policies.longest_warning(), WARN_DEFAULT))
+        candidates = stale + unit.conversations.sla_due_before(now + window, limit)
         events: list[Event] = []
         changed: list[Conversation] = []
         for conversation in candidates:
@@ -301,9 +305,11 @@ def sweep(
             seen.add(conversation.id)
             before = conversation.sla_state
             state = refresh(conversation, book.for_conversation(conversation), now)
-            report.refreshed += 1
-            changed.append(conversation)
-            if state is None or state.value == before or state is SlaState.OK:
+            moved = state is not None and state.value != before
+            if conversation.id in stale_ids or moved:
+                report.refreshed += 1
+                changed.append(conversation)
+            if state is None or not moved or state is SlaState.OK:
                 continue
             due = conversation.sla_due_at
             if state is SlaState.WARNING:

@@ -1703,6 +1703,10 @@ class SlaPolicyRepository(_NamedRepository[SlaPolicySpec]):
     def from_row(self, row: Row[Any]) -> SlaPolicySpec:
         return sla_policy_from_row(row)
 
+    def longest_warning(self) -> int:
+        found = self.conn.execute(select(func.max(t.sla_policies.c.warn_before_minutes))).scalar()
+        return int(found or 0)
+
 
 class TemplateRepository(_NamedRepository[Template]):
     table = t.templates
