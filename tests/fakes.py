@@ -41,6 +41,7 @@ from socialdesk.domain.messages import (
     NormalisedMessage,
     RawEvent,
 )
+from socialdesk.domain.notices import Notice, SavedView
 from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
@@ -91,6 +92,9 @@ class FakeSecretBox:
 
     def open(self, name: str, value: str) -> str:
         return value.removeprefix(self.PREFIX)
+
+    def derive(self, purpose: str) -> str:
+        return f"derived-{purpose}"
 
 
 @dataclass
@@ -766,6 +770,36 @@ class FakePlaybooks(_Repo):
         return max(found, key=lambda v: (v.activated_at, v.version)) if found else None
 
 
+class FakeNotices(_Repo):
+    name = "agent_notices"
+
+    def add_many(self, notices: Sequence[Notice]) -> None:
+        for notice in notices:
+            self._add(notice)
+
+    def mark_read(self, agent_id: int, notice_ids: Collection[int], now: datetime) -> int:
+        marked = 0
+        for notice in self.rows.values():
+            if notice.agent_id == agent_id and notice.id in notice_ids and notice.read_at is None:
+                notice.read_at = now
+                marked += 1
+        return marked
+
+
+class FakeSavedViews(_Repo):
+    name = "saved_views"
+
+    def save(self, view: SavedView) -> None:
+        self.delete(view.agent_id, view.name)
+        self._add(view)
+
+    def delete(self, agent_id: int, name: str) -> bool:
+        found = [k for k, v in self.rows.items() if v.agent_id == agent_id and v.name == name]
+        for key in found:
+            del self.rows[key]
+        return bool(found)
+
+
 class FakeEventLog:
     def __init__(self, pending: list[Event]) -> None:
         self.pending = pending
@@ -803,6 +837,8 @@ class FakeUnitOfWork:
         self.sla_policies = FakeSlaPolicies(self.work)
         self.activities = FakeActivities(self.work)
         self.playbooks = FakePlaybooks(self.work)
+        self.notices = FakeNotices(self.work)
+        self.saved_views = FakeSavedViews(self.work)
         self.events = FakeEventLog(self.pending)
         return self
 

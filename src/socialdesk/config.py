@@ -80,4 +80,7 @@ class Settings(BaseSettings):
     secret_key_file: Path = Field(
         Path("var/secret.key"), description="where the credential key is kept when not given"
     )
+    login_failure_delay_seconds: float = Field(
+        1.0, ge=0, le=10, description="how long a failed web sign-in waits before answering"
+    )
     log_level: str = "INFO"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -81,3 +82,78 @@ def api(desk: Desk) -> Iterator[Api]:
         for name in tokens:  # first use stamps last_used_at; later requests write nothing
             assert api.get("/api/v1/me", as_=name).status_code == 200
         yield api
+
+
+PASSWORD = "correct horse battery staple"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
+LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Web:
+    """The workspace served on 127.0.0.1, one user per role (username = role, PASSWORD), each
+    signable in as a cookie-holding client."""
+
+    url: str
+    desk: Desk
+    channel_id: int
+    clients: list[httpx2.Client]
+
+    def client(self) -> httpx2.Client:
+        client = httpx2.Client(base_url=self.url, timeout=30, follow_redirects=False)
+        self.clients.append(client)
+        return client
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> httpx2.Client:
+        client = self.client()
+        form = client.get("/login")
+        token = LOGIN_CSRF.search(form.text)
+        assert token is not None, form.text
+        response = client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
+        )
+        assert response.status_code == 303, response.text
+        return client
+
+    @staticmethod
+    def csrf(client: httpx2.Client, path: str = "/") -> str:
+        """The CSRF token of a signed-in client (read from a page, as the browser does)."""
+        found = CSRF_META.search(client.get(path).text)
+        assert found is not None
+        assert found.group(1)
+        return found.group(1)
+
+    def post_form(
+        self, client: httpx2.Client, path: str, data: dict[str, str] | None = None
+    ) -> httpx2.Response:
+        return client.post(path, data={"csrf_token": self.csrf(client), **(data or {})})
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        return snapshot(self.desk.engine)
+
+
+@pytest.fixture
+def web(desk: Desk) -> Iterator[Web]:
+    desk.settings = desk.settings.model_copy(update={"login_failure_delay_seconds": 0.0})
+    for role in Role:
+        create_agent(
+            desk.uow(),
+            desk.hasher,
+            username=role.value,
+            role=role,
+            password=PASSWORD,
+            display_name=f"The {role.value}",
+            email=None,
+            team_names=[],
+            now=desk.clock.now(),
+            actor_id=None,
+        )
+    channel_id = f.channel(desk.uow, "x", "@brand", desk.clock.now())
+    with live_server(create_app(desk, run_worker=False)) as url:
+        web = Web(url, desk, channel_id, [])
+        try:
+            yield web
+        finally:
+            for client in web.clients:
+                client.close()

@@ -9,6 +9,8 @@ secret manager. The key comes from SOCIALDESK_SECRET_KEY, else from a key file m
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import tempfile
 from collections.abc import Mapping
@@ -42,6 +44,12 @@ class FernetSecretBox:
         if self._fernet is None:
             self._fernet = Fernet(self._key or _key_from_file(self._key_file))
         return self._fernet
+
+    def derive(self, purpose: str) -> str:
+        """A secret for another use (signing session cookies), derived from the same key, so
+        every process of the desk agrees on it without another setting."""
+        key = self._key or _key_from_file(self._key_file)
+        return hmac.new(key, purpose.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def seal(self, settings: Mapping[str, str]) -> dict[str, str]:
         """Settings ready to store: secret values encrypted, `env:` references kept as they are."""

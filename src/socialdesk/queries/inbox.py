@@ -20,11 +20,14 @@ from sqlalchemy import Column, ColumnElement, Select, and_, select
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.domain.conversations import Status
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.queries.search import message_search_condition
 
 c = t.conversations.c
 MAX_LIMIT = 100
+STATUSES = frozenset(s.value for s in Status)
+SENTIMENTS = ("negative", "neutral", "positive")
 
 
 class Sort(StrEnum):
@@ -66,6 +69,8 @@ class InboxFilter:
     language: str | None = None
     tag: str | None = None
     text: str | None = None
+    team_ids: tuple[int, ...] = ()  # any of these teams (an agent's "my teams")
+    sla_states: tuple[str, ...] = ()  # warning, breached
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,10 @@ def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
         where.append(c.team_id.is_(None))
     elif f.team_id is not None:
         where.append(c.team_id == f.team_id)
+    if f.team_ids:
+        where.append(c.team_id.in_(f.team_ids))
+    if f.sla_states:
+        where.append(c.sla_state.in_(f.sla_states))
     if f.unassigned:
         where.append(c.assignee_id.is_(None))
     elif f.assignee_id is not None:
@@ -283,6 +292,20 @@ def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
             )
         )
     return where
+
+
+def parse_statuses(raw: str) -> tuple[str, ...]:
+    """'all' (no status filter) or a comma-separated list of statuses."""
+    if raw.strip().lower() == "all":
+        return ()
+    wanted = tuple(dict.fromkeys(s.strip().lower() for s in raw.split(",") if s.strip()))
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown or not wanted:
+        raise InvalidInput(
+            f"status must be 'all' or a comma-separated list of {', '.join(sorted(STATUSES))}",
+            field="status",
+        )
+    return wanted
 
 
 def encode_cursor(sort: Sort, key: Any, row_id: int) -> str:

@@ -198,3 +198,24 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, token: str, now: datetime
             uow.tokens.update(record)
             uow.commit()
     return agent
+
+
+# A hash to verify against when the username is unknown, so a wrong username costs as long as a
+# wrong password (no timing hint about which usernames exist).
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def authenticate_password(
+    uow_factory: UnitOfWorkFactory, hasher: PasswordHasher, username: str, password: str
+) -> Agent:
+    """The active user with this username and password, or Unauthorized with one message for
+    every failure (which part was wrong is not said)."""
+    with uow_factory(read_only=True) as uow:
+        agent = uow.agents.find(username.strip())
+    if agent is None or agent.password_hash is None or not agent.active:
+        dummy = _DUMMY_HASH.setdefault("hash", hasher.hash("not a password of anyone"))
+        hasher.verify(dummy, password)
+        raise Unauthorized("the username or the password is wrong")
+    if not hasher.verify(agent.password_hash, password):
+        raise Unauthorized("the username or the password is wrong")
+    return agent

@@ -35,6 +35,7 @@ from socialdesk.domain.routing import reply_collision
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.text import check_text
 from socialdesk.services.ports import UnitOfWork
+from socialdesk.services.workspace import notices_for_note
 
 MAX_CLOSE_REASON = 500
 
@@ -349,6 +350,7 @@ def add_note(
         )
         uow.messages.add_many([note])
         assert note.id is not None
+        notices_for_note(uow, note, actor, now)
         conversation.record_note(now)
         uow.conversations.update_many([conversation])
         uow.events.append(

@@ -27,6 +27,7 @@ from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
 from socialdesk.domain.messages import DeliveryState, Message, RawEvent
+from socialdesk.domain.notices import Notice, SavedView
 from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities
@@ -63,6 +64,10 @@ class SecretBox(Protocol):
     def seal(self, settings: Mapping[str, str]) -> dict[str, str]: ...
 
     def open(self, name: str, value: str) -> str: ...
+
+    def derive(self, purpose: str) -> str:
+        """A secret for another purpose, derived from the desk's key."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -418,6 +423,22 @@ class PlaybookParser(Protocol):
     def __call__(self, text: str, source: str = "playbook.yaml") -> Playbook: ...
 
 
+class NoticeRepository(Protocol):
+    def add_many(self, notices: Sequence[Notice]) -> None: ...
+
+    def mark_read(self, agent_id: int, notice_ids: Collection[int], now: datetime) -> int:
+        """Mark an agent's notices read (others' are untouched); how many were marked."""
+        ...
+
+
+class SavedViewRepository(Protocol):
+    def save(self, view: SavedView) -> None:
+        """Store it, replacing the agent's view of the same name."""
+        ...
+
+    def delete(self, agent_id: int, name: str) -> bool: ...
+
+
 class TemplateRepository(Protocol):
     def add(self, template: Template) -> None: ...
 
@@ -533,6 +554,12 @@ class UnitOfWork(Protocol):
 
     @property
     def playbooks(self) -> PlaybookVersionRepository: ...
+
+    @property
+    def notices(self) -> NoticeRepository: ...
+
+    @property
+    def saved_views(self) -> SavedViewRepository: ...
 
     @property
     def sla_policies(self) -> SlaPolicyRepository: ...

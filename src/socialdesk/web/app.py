@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from html import escape
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from socialdesk import __version__
 from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
 from socialdesk.logs import configure_logging
-from socialdesk.web import errors, webhooks
+from socialdesk.web import errors, ui, webhooks
 from socialdesk.web.api import (
     admin,
     conversations,
@@ -68,7 +66,7 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(health.router)
     app.include_router(webhooks.router)
-    app.add_api_route("/", home, include_in_schema=False, response_class=HTMLResponse)
+    ui.install(app, desk)
     app.add_middleware(BodyLimitMiddleware, max_bytes=desk.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
@@ -80,17 +78,3 @@ def app_from_environment() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level)
     return create_app(bootstrap(settings, migrate=False))
-
-
-def home() -> HTMLResponse:
-    return HTMLResponse(
-        f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>socialdesk</title></head><body>
-<h1>socialdesk {escape(__version__)}</h1>
-<p>The API is described at <a href="/openapi.json">/openapi.json</a>.
-Try <code>curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/conversations</code>.</p>
-<p>Health: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
-metrics: <a href="/metrics">/metrics</a>.</p>
-</body></html>""",
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'self'"},
-    )

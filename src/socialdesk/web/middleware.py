@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, access logs and metrics; request-size limits enforced early.
+"""ASGI middleware: request ids, security headers, access logs and metrics; request-size limits
+enforced early.
 
 Both are plain ASGI (not BaseHTTPMiddleware) so they add microseconds, not a task per request,
 and the size limit refuses an oversized body from its Content-Length before reading it, or stops
@@ -19,6 +20,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from socialdesk.web.errors import PROBLEM_JSON, problem_bytes
 
 log = structlog.get_logger("socialdesk.access")
+
+# Sent with every response. The workspace loads only its own files: no inline script or style,
+# no eval, no frames, forms post only here; post text can therefore never run even if some
+# escaping were missed. Platform images are never loaded from the platform (links only).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
 
 
 class Metrics:
@@ -71,7 +89,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
             await send(message)
 
         try:

@@ -52,6 +52,7 @@ from socialdesk.domain.messages import (
     RawEvent,
     Visibility,
 )
+from socialdesk.domain.notices import Notice, SavedView
 from socialdesk.domain.notifications import Notification
 from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.playbook import Facts
@@ -1714,6 +1715,45 @@ class TemplateRepository(_NamedRepository[Template]):
 
     def from_row(self, row: Row[Any]) -> Template:
         return template_from_row(row)
+
+
+class NoticeRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_many(self, notices: Sequence[Notice]) -> None:
+        _insert_many(self.conn, t.agent_notices, notices)
+
+    def mark_read(self, agent_id: int, notice_ids: Collection[int], now: datetime) -> int:
+        if not notice_ids:
+            return 0
+        result = self.conn.execute(
+            update(t.agent_notices)
+            .where(
+                t.agent_notices.c.agent_id == agent_id,
+                t.agent_notices.c.id.in_(list(notice_ids)),
+                t.agent_notices.c.read_at.is_(None),
+            )
+            .values(read_at=now)
+        )
+        return int(result.rowcount or 0)
+
+
+class SavedViewRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def save(self, view: SavedView) -> None:
+        self.delete(view.agent_id, view.name)
+        _insert_many(self.conn, t.saved_views, [view])
+
+    def delete(self, agent_id: int, name: str) -> bool:
+        result = self.conn.execute(
+            delete(t.saved_views).where(
+                t.saved_views.c.agent_id == agent_id, t.saved_views.c.name == name
+            )
+        )
+        return bool(result.rowcount)
 
 
 class EventLog:

@@ -459,6 +459,34 @@ activities = Table(
     PrimaryKeyConstraint("conversation_id", "agent_id"),
 )
 
+# An agent's saved inbox filters ("my billing backlog"), by name.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    _id(),
+    _ref("agent_id", "agents", nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("query", String(2000), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("agent_id", "name"),
+)
+
+# What an agent must see: an @mention in a note, a follow-up reminder that came due.
+agent_notices = Table(
+    "agent_notices",
+    metadata,
+    _id(),
+    _ref("agent_id", "agents", nullable=False),
+    Column("kind", String(16), nullable=False),
+    _ref("conversation_id", "conversations", nullable=False),
+    _ref("message_id", "messages"),
+    Column("text", String(500), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Index("ix_agent_notices_inbox", "agent_id", "read_at", "due_at"),
+)
+
 events = Table(
     "events",
     metadata,

@@ -41,6 +41,8 @@ class SqlAlchemyUnitOfWork:
     calendars: r.CalendarRepository
     activities: r.ActivityRepository
     playbooks: r.PlaybookVersionRepository
+    notices: r.NoticeRepository
+    saved_views: r.SavedViewRepository
     sla_policies: r.SlaPolicyRepository
     quarantine: r.QuarantineRepository
     events: r.EventLog
@@ -89,6 +91,8 @@ class SqlAlchemyUnitOfWork:
         self.calendars = r.CalendarRepository(conn)
         self.activities = r.ActivityRepository(conn)
         self.playbooks = r.PlaybookVersionRepository(conn)
+        self.notices = r.NoticeRepository(conn)
+        self.saved_views = r.SavedViewRepository(conn)
         self.sla_policies = r.SlaPolicyRepository(conn)
         self.quarantine = r.QuarantineRepository(conn)
         self.events = r.EventLog(conn)

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from socialdesk.domain.conversations import Status
 from socialdesk.domain.errors import InvalidInput, NotFound
 from socialdesk.domain.platforms import PLATFORM_NAME
 from socialdesk.queries.conversation_view import (
@@ -16,12 +15,14 @@ from socialdesk.queries.conversation_view import (
     get_message_view,
 )
 from socialdesk.queries.inbox import (
+    SENTIMENTS,
     ConversationSummary,
     InboxFilter,
     InboxPage,
     Sort,
     get_summary,
     list_inbox,
+    parse_statuses,
 )
 from socialdesk.services import conversations as actions
 from socialdesk.services.delivery import retry_reply
@@ -41,21 +42,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"description": "the body is not JSON"},
     422: {"description": "invalid input; nothing was changed"},
 }
-STATUSES = {s.value for s in Status}
-SENTIMENTS = {"negative", "neutral", "positive"}
-
-
-def _statuses(raw: str) -> tuple[str, ...]:
-    if raw.strip().lower() == "all":
-        return ()
-    wanted = tuple(dict.fromkeys(s.strip().lower() for s in raw.split(",") if s.strip()))
-    unknown = [s for s in wanted if s not in STATUSES]
-    if unknown or not wanted:
-        raise InvalidInput(
-            f"status must be 'all' or a comma-separated list of {', '.join(sorted(STATUSES))}",
-            field="status",
-        )
-    return wanted
 
 
 def _ref(raw: str | None, field: str, me: int | None) -> tuple[int | None, bool]:
@@ -103,7 +89,7 @@ def list_conversations(
     team_id, no_team = _ref(team, "team", None)
     assignee_id, unassigned = _ref(assignee, "assignee", agent.id)
     filters = InboxFilter(
-        statuses=_statuses(status_),
+        statuses=parse_statuses(status_),
         platform=platform,
         channel_id=channel,
         team_id=team_id,

@@ -1,0 +1,23 @@
+"""The agent workspace: server-rendered pages (Jinja2 + htmx) on top of the same services and
+queries as the API, with live updates by Server-Sent Events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from socialdesk.bootstrap import Desk
+from socialdesk.web.ui import auth, conversation, inbox, notices, stream
+from socialdesk.web.ui.session import Sessions
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def install(app: FastAPI, desk: Desk) -> None:
+    """Mount the workspace's pages, fragments, stream and static files on the app."""
+    app.state.sessions = Sessions(desk.secrets.derive("session"))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, inbox, conversation, notices, stream):
+        app.include_router(module.router)
