@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 DEV := $(VENV)/.dev
 
-.PHONY: demo test check lint typecheck unit bench clean
+.PHONY: demo test check lint typecheck unit bench screenshots clean
 
 # The desk itself (what `make demo` needs).
 $(RUNTIME): pyproject.toml constraints.txt
@@ -23,8 +23,8 @@ demo: $(RUNTIME)
 	$(BIN)/socialdesk demo
 
 lint: $(DEV)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(DEV)
 	$(BIN)/mypy
@@ -39,6 +39,9 @@ unit: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python bench/ingest.py
+
+screenshots: $(DEV)
+	PYTHONPATH=. $(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

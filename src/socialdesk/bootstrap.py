@@ -19,6 +19,7 @@ from socialdesk.adapters.passwords import Argon2PasswordHasher
 from socialdesk.adapters.playbooks.yaml_format import parse_playbook
 from socialdesk.adapters.secrets import FernetSecretBox
 from socialdesk.config import Settings
+from socialdesk.domain.connectors import QuarantinedDelivery
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
@@ -35,6 +36,7 @@ from socialdesk.services.ports import (
     UnitOfWorkFactory,
 )
 from socialdesk.services.triage import TriagePolicy
+from socialdesk.services.webhooks import replay
 
 
 @dataclass
@@ -102,6 +104,17 @@ class Desk:
     def notify_work(self) -> None:
         """Wake the background worker now (new messages to triage) instead of at its next tick."""
         self.work_signal.set()
+
+    def replay_quarantined(self, item_id: int) -> QuarantinedDelivery:
+        """Take in a quarantined delivery again (after a fix), waking the worker for what came."""
+        return replay(
+            self.uow,
+            self.connectors,
+            item_id,
+            now=self.clock.now(),
+            policy=self.policy,
+            on_done=lambda _: self.notify_work(),
+        )
 
     def refresh_statistics(self) -> None:
         """Let the query planner see the data as it is now; run after bulk loads."""

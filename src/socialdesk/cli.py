@@ -465,6 +465,26 @@ def user_add(
         print(agent.id)
 
 
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="sign-in name")],
+    generate: Annotated[
+        bool, typer.Option("--generate", help="make a random password and print it")
+    ] = False,
+) -> None:
+    """Set a user's password (asked for twice, not echoed); signs them out everywhere."""
+    password = (
+        secrets.token_urlsafe(12)
+        if generate
+        else typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    )
+    with _desk() as desk:
+        agent_service.set_password(desk.uow(), desk.hasher, username, password)
+    print(f"password of {username} set")
+    if generate:
+        print(password)
+
+
 @user_app.command("list")
 def user_list() -> None:
     """Users with their roles and teams."""

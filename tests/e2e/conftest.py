@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
 from socialdesk.services.agents import create_agent, create_token
+from socialdesk.services.ports import PasswordHasher
 from socialdesk.web.app import create_app
 from tests import factories as f
 from tests.fakes import FakePasswordHasher
@@ -48,22 +50,28 @@ class Api:
         return snapshot(self.desk.engine)
 
 
-@pytest.fixture
-def api(desk: Desk) -> Iterator[Api]:
-    tokens: dict[str, str] = {}
+def role_users(desk: Desk, hasher: PasswordHasher, password: str | None) -> list[Role]:
+    """A user per role, named after it ("The agent", ...)."""
     for role in Role:
         create_agent(
             desk.uow(),
-            FakePasswordHasher(),
+            hasher,
             username=role.value,
             role=role,
-            password=None,
+            password=password,
             display_name=f"The {role.value}",
             email=None,
             team_names=[],
             now=desk.clock.now(),
             actor_id=None,
         )
+    return list(Role)
+
+
+@pytest.fixture
+def api(desk: Desk) -> Iterator[Api]:
+    tokens: dict[str, str] = {}
+    for role in role_users(desk, FakePasswordHasher(), None):
         token, _ = create_token(
             desk.uow(),
             username=role.value,
@@ -104,15 +112,20 @@ class Web:
         self.clients.append(client)
         return client
 
-    def sign_in(self, username: str, password: str = PASSWORD) -> httpx2.Client:
-        client = self.client()
+    @staticmethod
+    def log_in(
+        client: httpx2.Client, username: str, password: str = PASSWORD, target: str | None = None
+    ) -> httpx2.Response:
+        """Fill in and send the sign-in form (its token read from the form, as a browser does)."""
         form = client.get("/login")
         token = LOGIN_CSRF.search(form.text)
         assert token is not None, form.text
-        response = client.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": token.group(1)},
-        )
+        data = {"username": username, "password": password, "csrf_token": token.group(1)}
+        return client.post("/login", data={**data, **({"next": target} if target else {})})
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> httpx2.Client:
+        client = self.client()
+        response = self.log_in(client, username, password)
         assert response.status_code == 303, response.text
         return client
 
@@ -133,27 +146,22 @@ class Web:
         return snapshot(self.desk.engine)
 
 
-@pytest.fixture
-def web(desk: Desk) -> Iterator[Web]:
+@contextmanager
+def serve_workspace(desk: Desk, *, run_worker: bool = False) -> Iterator[Web]:
+    """The desk's app on 127.0.0.1 with a user per role who can sign in (failures not slowed)."""
     desk.settings = desk.settings.model_copy(update={"login_failure_delay_seconds": 0.0})
-    for role in Role:
-        create_agent(
-            desk.uow(),
-            desk.hasher,
-            username=role.value,
-            role=role,
-            password=PASSWORD,
-            display_name=f"The {role.value}",
-            email=None,
-            team_names=[],
-            now=desk.clock.now(),
-            actor_id=None,
-        )
+    role_users(desk, desk.hasher, PASSWORD)
     channel_id = f.channel(desk.uow, "x", "@brand", desk.clock.now())
-    with live_server(create_app(desk, run_worker=False)) as url:
+    with live_server(create_app(desk, run_worker=run_worker)) as url:
         web = Web(url, desk, channel_id, [])
         try:
             yield web
         finally:
             for client in web.clients:
                 client.close()
+
+
+@pytest.fixture
+def web(desk: Desk) -> Iterator[Web]:
+    with serve_workspace(desk) as served:
+        yield served

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from socialdesk.bootstrap import Desk
 from socialdesk.cli import app
 from socialdesk.queries.directory import list_channels
-from socialdesk.services.agents import authenticate_token
+from socialdesk.services.agents import authenticate_password, authenticate_token
 
 
 def run(db_url: str, *args: str) -> list[str]:
@@ -69,6 +69,24 @@ def test_user_and_token_create(db_url: str, desk: Desk) -> None:
     assert token.startswith("sdk_")
     assert authenticate_token(desk.uow, token, desk.clock.now()).username == "maria"
     assert "maria\tsupervisor\tCare" in "\n".join(run(db_url, "user", "list"))
+
+
+def test_user_password_sets_a_password_that_signs_in_and_ends_old_sessions(
+    db_url: str, desk: Desk
+) -> None:
+    run(db_url, "user", "add", "sam")
+    generated = run(db_url, "user", "password", "sam", "--generate")[-1]
+    assert authenticate_password(desk.uow, desk.hasher, "sam", generated).username == "sam"
+    result = CliRunner().invoke(
+        app,
+        ["user", "password", "sam"],
+        input="typed password 1\ntyped password 1\n",
+        env={"SOCIALDESK_DATABASE_URL": db_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert "typed password 1" not in result.output
+    agent = authenticate_password(desk.uow, desk.hasher, "sam", "typed password 1")
+    assert agent.session_epoch == 2
 
 
 def test_errors_say_what_to_do_and_exit_non_zero(db_url: str, desk: Desk) -> None:

@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event, select, update
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.messages import MessageKind
+from socialdesk.queries import inbox
 from socialdesk.queries.conversation_view import get_conversation_view
 from socialdesk.queries.inbox import InboxFilter, Sort, list_inbox
 from socialdesk.services import conversations as actions
@@ -161,6 +162,20 @@ def test_filters(seeded: Desk) -> None:
     assert ids(assignee_id=assignee) == {r.id for r in rows if r.assignee_id == assignee}
     assert len(ids(text="broken order")) == 22
     assert len(ids(text="LATE")) == 21
+
+
+@pytest.mark.parametrize("common_from", [1, 5, 6, 10_000])
+def test_a_tag_filter_finds_the_same_conversations_read_either_way(
+    seeded: Desk, monkeypatch: pytest.MonkeyPatch, common_from: int
+) -> None:
+    """A common tag walks the queue with EXISTS, a rare one reads the tag index: same pages."""
+    monkeypatch.setattr(inbox, "COMMON_TAG", common_from)
+    ct = t.conversation_tags.c
+    with seeded.engine.connect() as conn:
+        tagged = set(conn.execute(select(ct.conversation_id).where(ct.tag == "vip")).scalars())
+    ids, _ = walk(seeded, InboxFilter(statuses=(), tag="VIP "), Sort.PRIORITY, limit=2)
+    assert sorted(ids) == sorted(tagged)
+    assert len(ids) == 5
 
 
 def test_conversation_view_costs_six_queries_however_long(seeded: Desk) -> None:

@@ -58,6 +58,7 @@ class Agent:
     presence: str = "offline"
     presence_at: datetime | None = None
     last_assigned_at: datetime | None = None
+    session_epoch: int = 0  # browser sessions carry it; raising it signs the agent out everywhere
     id: int | None = None
 
     @property

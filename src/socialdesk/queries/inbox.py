@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, and_, select
+from sqlalchemy import Column, ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
@@ -26,6 +26,7 @@ from socialdesk.queries.search import message_search_condition
 
 c = t.conversations.c
 MAX_LIMIT = 100
+COMMON_TAG = 2000  # tagged conversations from which a tag filter walks the queue's index
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -248,7 +249,20 @@ def get_summary(conn: Connection, conversation_id: int) -> ConversationSummary |
     return summary_from_row(row, tags_for(conn, [conversation_id]).get(conversation_id, []))
 
 
-def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
+def _tag_condition(conn: Connection, tag: str) -> ColumnElement[bool]:
+    """A common tag is probed row by row along the queue's index (EXISTS stops at the first page);
+    a rare one is better read from the tag index and sorted (IN): which one, the tag index says
+    by counting at most COMMON_TAG rows."""
+    ct = t.conversation_tags.c
+    sample = select(ct.conversation_id).where(ct.tag == tag).limit(COMMON_TAG).subquery()
+    common = conn.execute(select(func.count()).select_from(sample)).scalar_one() >= COMMON_TAG
+    if common:
+        return exists().where(ct.conversation_id == c.id, ct.tag == tag)
+    return c.id.in_(select(ct.conversation_id).where(ct.tag == tag))
+
+
+def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
+    dialect = conn.dialect.name
     where: list[ColumnElement[bool]] = []
     if f.statuses:
         where.append(
@@ -281,8 +295,7 @@ def _conditions(f: InboxFilter, dialect: str) -> list[ColumnElement[bool]]:
     if f.language:
         where.append(c.language == f.language)
     if f.tag:
-        ct = t.conversation_tags.c
-        where.append(c.id.in_(select(ct.conversation_id).where(ct.tag == f.tag.strip().lower())))
+        where.append(_tag_condition(conn, f.tag.strip().lower()))
     if f.text:
         where.append(
             c.id.in_(
@@ -347,7 +360,7 @@ def list_inbox(
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     spec = _SORTS[sort]
     after = decode_cursor(cursor, sort) if cursor else None
-    base = summary_select().where(*_conditions(f, conn.dialect.name))
+    base = summary_select().where(*_conditions(f, conn))
     rows: list[Row[Any]] = []
     for phase in _phases(spec, after):
         wanted = limit + 1 - len(rows)

@@ -89,6 +89,18 @@ def set_password(uow: UnitOfWork, hasher: PasswordHasher, username: str, passwor
         if agent is None:
             raise NotFound(f"user {username!r} does not exist")
         agent.password_hash = hasher.hash(password)
+        agent.session_epoch += 1  # a new password ends the sessions the old one opened
+        uow.agents.update(agent)
+        uow.commit()
+
+
+def end_sessions(uow: UnitOfWork, agent_id: int) -> None:
+    """Sign the agent out of every browser: sessions made before now stop being accepted."""
+    with uow:
+        agent = uow.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        agent.session_epoch += 1
         uow.agents.update(agent)
         uow.commit()
 

@@ -88,26 +88,26 @@ LAST = [
 ]
 OPENERS = {
     "outage": [
-        "@{brand} no signal at all in {city} since this morning, is there an outage?",
+        "{brand} no signal at all in {city} since this morning, is there an outage?",
         "{brand} my data has been down for 3 hours in {city}. I work from home, this is costing me money",
         "Is anyone else's {brand} network dead in {city}?? Calls drop every 2 minutes",
     ],
     "billing": [
-        "@{brand} I was charged ${amount} twice this month. Please fix this, account ending {digits}",
+        "{brand} I was charged ${amount} twice this month. Please fix this, account ending {digits}",
         "Why is my bill ${amount} higher than last month? Nobody told me about a price change",
         "{brand} you billed me for roaming while I never left {city}. I want a refund",
     ],
     "order": [
-        "@{brand} ordered a {device} 9 days ago (order {order}), still no tracking. Where is it?",
+        "{brand} ordered a {device} 9 days ago (order {order}), still no tracking. Where is it?",
         "Still waiting for my SIM card, order {order}. It said 2 days delivery",
         "My new {device} arrived with a cracked screen. Order {order}. What now?",
     ],
     "account": [
-        "@{brand} locked out of my account after the app update, reset link never arrives",
+        "{brand} locked out of my account after the app update, reset link never arrives",
         "Can't log in to the {brand} app, it says my number is not registered but I've been a customer for 6 years",
     ],
     "question": [
-        "@{brand} does the unlimited plan include hotspot? Thinking of switching",
+        "{brand} does the unlimited plan include hotspot? Thinking of switching",
         "Hi {brand}, can I keep my number if I move to an eSIM on my {device}?",
         "What are your store opening hours in {city} on Sundays?",
     ],

@@ -1191,6 +1191,7 @@ def agent_from_row(row: Row[Any], team_ids: list[int]) -> Agent:
         presence=row.presence,
         presence_at=row.presence_at,
         last_assigned_at=row.last_assigned_at,
+        session_epoch=row.session_epoch,
     )
 
 
@@ -1223,6 +1224,7 @@ class AgentRepository:
                 "presence",
                 "presence_at",
                 "last_assigned_at",
+                "session_epoch",
             ],
         )
         self.conn.execute(DELETE_MEMBERSHIPS, {"agent_id": agent.id})

@@ -152,6 +152,7 @@ agents = Table(
     Column("presence", String(16), nullable=False, default="offline"),
     Column("presence_at", UtcDateTime),
     Column("last_assigned_at", UtcDateTime),
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
 )
 
 team_members = Table(
@@ -241,6 +242,8 @@ Index("ix_conversations_customer", _c.customer_id, _c.created_at)
 Index("ix_conversations_snoozed", _c.status, _c.snoozed_until)
 Index("ix_conversations_rescore", _c.status, _c.priority_scored_at)
 Index("ix_conversations_sla_sweep", _c.sla_refreshed_at, _c.updated_at)
+# The workspace's view counts read this index alone (no table rows) for the open queue.
+Index("ix_conversations_view_counts", _c.status, _c.assignee_id, _c.team_id, _c.sla_state)
 
 conversation_tags = Table(
     "conversation_tags",

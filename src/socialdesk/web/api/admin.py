@@ -24,7 +24,6 @@ from socialdesk.queries.directory import (
     list_users,
 )
 from socialdesk.services import agents as agent_service
-from socialdesk.services import webhooks
 from socialdesk.services.channels import create_channel, update_channel
 from socialdesk.web.api.schemas import (
     ChannelIn,
@@ -128,16 +127,7 @@ def quarantine(
 @router.post("/quarantine/{item_id}/replay", tags=["channels"], responses={404: {}, **ERRORS})
 async def replay_quarantined(item_id: int, desk: DeskDep, _: Admin) -> QuarantineView:
     """Read a quarantined delivery again (after a fix) and take in what it carries."""
-    await run_in_threadpool(
-        lambda: webhooks.replay(
-            desk.uow,
-            desk.connectors,
-            item_id,
-            now=desk.clock.now(),
-            policy=desk.policy,
-            on_done=lambda _: desk.notify_work(),
-        )
-    )
+    await run_in_threadpool(desk.replay_quarantined, item_id)
     with desk.engine.connect() as conn:
         view = get_quarantined(conn, item_id)
     assert view is not None

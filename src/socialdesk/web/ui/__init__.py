@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from socialdesk.bootstrap import Desk
-from socialdesk.web.ui import auth, conversation, inbox, notices, stream
+from socialdesk.web.ui import (
+    auth,
+    conversation,
+    inbox,
+    notices,
+    stream,
+    supervisor,
+    supervisor_directory,
+    supervisor_playbook,
+)
 from socialdesk.web.ui.session import Sessions
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -19,5 +28,14 @@ def install(app: FastAPI, desk: Desk) -> None:
     """Mount the workspace's pages, fragments, stream and static files on the app."""
     app.state.sessions = Sessions(desk.secrets.derive("session"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, inbox, conversation, notices, stream):
+    for module in (
+        auth,
+        inbox,
+        conversation,
+        notices,
+        stream,
+        supervisor,
+        supervisor_playbook,
+        supervisor_directory,
+    ):
         app.include_router(module.router)

@@ -21,8 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from socialdesk.domain.agents import Agent, Role
 from socialdesk.domain.errors import Forbidden, Unauthorized
 from socialdesk.domain.routing import Presence
-from socialdesk.queries.workspace import unread_count
-from socialdesk.services.agents import authenticate_password
+from socialdesk.queries.workspace import latest_change, unread_count
+from socialdesk.services.agents import authenticate_password, end_sessions
 from socialdesk.services.routing import change_presence
 from socialdesk.web.deps import DeskDep
 from socialdesk.web.ui.pages import NeedsLogin, PageRoute, render
@@ -44,6 +44,7 @@ class User:
 
     agent: Agent
     csrf: str
+    since: int  # the newest event when the request began: where the page's live stream starts
 
     @property
     def id(self) -> int:
@@ -76,11 +77,13 @@ async def session_data(request: Request) -> SessionData:
 
 
 def current_user(desk: DeskDep, data: Annotated[SessionData, Depends(session_data)]) -> User:
+    with desk.engine.connect() as conn:
+        since = latest_change(conn)
     with desk.uow(read_only=True) as uow:
         agent = uow.agents.get(data.agent_id)
-    if agent is None or not agent.active:
+    if agent is None or not agent.active or agent.session_epoch != data.epoch:
         raise NeedsLogin
-    return User(agent, data.csrf)
+    return User(agent, data.csrf, since)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -118,7 +121,7 @@ def frame(desk: DeskDep, user: User, **context: Any) -> dict[str, Any]:
     """What every page's frame shows: who is signed in, their CSRF token, unread notices."""
     with desk.engine.connect() as conn:
         unread = unread_count(conn, user.id, desk.clock.now())
-    return {"me": user.agent, "csrf": user.csrf, "unread": unread, **context}
+    return {"me": user.agent, "csrf": user.csrf, "unread": unread, "since": user.since, **context}
 
 
 def _next(raw: object) -> str:
@@ -202,13 +205,15 @@ async def login(request: Request, desk: DeskDep) -> Response:
             change_presence, desk.uow(), agent.id, Presence.ONLINE.value, desk.clock.now()
         )
     response = RedirectResponse(target, status_code=303)
-    store.start(response, request, agent.id)
+    store.start(response, request, agent.id, agent.session_epoch)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, _: PostedForm) -> Response:
+def logout(request: Request, desk: DeskDep, post: PostedForm) -> Response:
+    """Sign out, on every browser the agent is signed in with."""
+    end_sessions(desk.uow(), post.user.id)
     response = RedirectResponse("/login", status_code=303)
     sessions(request).end(response)
     return response

@@ -12,6 +12,7 @@ a colleague's is held back until the agent has read theirs.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from socialdesk.queries.directory import list_teams, list_users
 from socialdesk.queries.workspace import viewers
 from socialdesk.services import conversations as actions
 from socialdesk.services import routing, templates, workspace
+from socialdesk.services.customers import retag_customer
 from socialdesk.services.delivery import retry_reply
 from socialdesk.web.deps import DeskDep
 from socialdesk.web.errors import status_of
@@ -195,45 +197,65 @@ def activity(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
     return render("ui/_present.html", {"present": present.get(conversation_id, [])})
 
 
-@router.post("/conversations/{conversation_id}/reply")
-def reply(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
+def _act(
+    desk: DeskDep, post: Posted, conversation_id: int, done: str, action: Callable[[], object]
+) -> Response:
+    """Run an action; back to the page with what happened, or with why it was refused."""
+    try:
+        action()
+    except DomainError as exc:
+        return _again(desk, post, conversation_id, exc)
+    desk.notify_work()  # replies and retries wait in the outbox for the worker
+    return _done(conversation_id, done)
+
+
+def _draft(post: Posted) -> actions.ReplyDraft:
     try:
         visibility = Visibility(post.text("visibility")) if post.text("visibility") else None
         status_after = Status(post.text("status_after") or Status.PENDING.value)
         seen = post.text("seen_up_to")
-        draft = actions.ReplyDraft(
-            text=post.text("text"),
-            visibility=visibility,
-            idempotency_key=post.text("idempotency_key") or None,
-            status_after=status_after,
-            seen_up_to=datetime.fromisoformat(seen) if seen else None,
-            force=post.text("force") == "yes",
-        )
-        actions.reply(
+        seen_up_to = datetime.fromisoformat(seen) if seen else None
+    except ValueError as exc:
+        raise InvalidInput("the reply form is not valid; reload the page") from exc
+    return actions.ReplyDraft(
+        text=post.text("text"),
+        visibility=visibility,
+        idempotency_key=post.text("idempotency_key") or None,
+        status_after=status_after,
+        seen_up_to=seen_up_to,
+        force=post.text("force") == "yes",
+    )
+
+
+@router.post("/conversations/{conversation_id}/reply")
+def reply(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "replied",
+        lambda: actions.reply(
             desk.uow(),
             post.user.agent,
             conversation_id,
-            draft,
+            _draft(post),
             desk.clock.now(),
             desk.connectors.capabilities,
-        )
-    except ValueError:
-        return _again(desk, post, conversation_id, InvalidInput("the reply form is not valid"))
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    desk.notify_work()
-    return _done(conversation_id, "replied")
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/notes")
 def note(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
-    try:
-        actions.add_note(
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "noted",
+        lambda: actions.add_note(
             desk.uow(), post.user.agent, conversation_id, post.text("note"), desk.clock.now()
-        )
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "noted")
+        ),
+    )
 
 
 def _ref(raw: str, me: int | None) -> int | None:
@@ -247,85 +269,129 @@ def _ref(raw: str, me: int | None) -> int | None:
     raise InvalidInput(f"{raw!r} is not an agent or a team")
 
 
+def _assignment(post: Posted) -> actions.Assignment:
+    return actions.Assignment(
+        assignee_id=_ref(post.text("assignee"), post.user.id),
+        team_id=_ref(post.text("team"), None),
+        assignee_given="assignee" in post.form,
+        team_given="team" in post.form,
+    )
+
+
 @router.post("/conversations/{conversation_id}/assign")
 def assign(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
-    try:
-        given = {k for k in ("assignee", "team") if k in post.form}
-        wanted = actions.Assignment(
-            assignee_id=_ref(post.text("assignee"), post.user.id),
-            team_id=_ref(post.text("team"), None),
-            assignee_given="assignee" in given,
-            team_given="team" in given,
-        )
-        actions.assign(desk.uow(), post.user.agent, conversation_id, wanted, desk.clock.now())
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "assigned")
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "assigned",
+        lambda: actions.assign(
+            desk.uow(), post.user.agent, conversation_id, _assignment(post), desk.clock.now()
+        ),
+    )
+
+
+def _tag_changes(post: Posted) -> tuple[list[str], list[str]]:
+    """Tags to add (comma-separated) and to remove (one, from its remove button)."""
+    add = [t.strip() for t in post.text("add").split(",") if t.strip()]
+    remove = [post.text("remove")] if post.text("remove") else []
+    if not add and not remove:
+        raise InvalidInput("type a tag to add", field="add")
+    return add, remove
+
+
+def _retag(desk: DeskDep, post: Posted, conversation_id: int) -> None:
+    add, remove = _tag_changes(post)
+    actions.retag(desk.uow(), post.user.agent, conversation_id, add, remove, desk.clock.now())
+
+
+def _retag_customer(desk: DeskDep, post: Posted, conversation_id: int) -> None:
+    add, remove = _tag_changes(post)
+    customer_id = _view(desk, conversation_id).conversation.customer.id
+    retag_customer(desk.uow(), post.user.agent, customer_id, add, remove, desk.clock.now())
 
 
 @router.post("/conversations/{conversation_id}/tags")
 def tags(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
-    add = [t.strip() for t in post.text("add").split(",") if t.strip()]
-    remove = [post.text("remove")] if post.text("remove") else []
-    try:
-        if not add and not remove:
-            raise InvalidInput("type a tag to add", field="add")
-        actions.retag(desk.uow(), post.user.agent, conversation_id, add, remove, desk.clock.now())
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "tagged")
+    return _act(desk, post, conversation_id, "tagged", lambda: _retag(desk, post, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/customer-tags")
+def customer_tags(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
+    """The customer's own tags (VIP, press, …): they follow the customer to every channel."""
+    return _act(
+        desk, post, conversation_id, "tagged", lambda: _retag_customer(desk, post, conversation_id)
+    )
 
 
 @router.post("/conversations/{conversation_id}/snooze")
 def snooze(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
     now = desk.clock.now()
-    try:
-        until = _later(post, "until", now)
-        actions.snooze(desk.uow(), post.user.agent, conversation_id, until, now)
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "snoozed")
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "snoozed",
+        lambda: actions.snooze(
+            desk.uow(), post.user.agent, conversation_id, _later(post, "until", now), now
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/close")
 def close(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
     reason = post.text("reason").strip() or None
-    try:
-        actions.close(desk.uow(), post.user.agent, conversation_id, reason, desk.clock.now())
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "closed")
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "closed",
+        lambda: actions.close(
+            desk.uow(), post.user.agent, conversation_id, reason, desk.clock.now()
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/reopen")
 def reopen(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
-    try:
-        actions.reopen(
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "reopened",
+        lambda: actions.reopen(
             desk.uow(), post.user.agent, conversation_id, desk.clock.now(), desk.policy.targets
-        )
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "reopened")
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/remind")
 def remind(conversation_id: int, desk: DeskDep, post: PostedForm) -> Response:
     now = desk.clock.now()
-    try:
-        at = _later(post, "when", now)
-        workspace.remind(
-            desk.uow(), post.user.agent, conversation_id, at, post.text("reminder"), now
-        )
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    return _done(conversation_id, "reminded")
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "reminded",
+        lambda: workspace.remind(
+            desk.uow(),
+            post.user.agent,
+            conversation_id,
+            _later(post, "when", now),
+            post.text("reminder"),
+            now,
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/retry")
 def retry(conversation_id: int, message_id: int, desk: DeskDep, post: PostedForm) -> Response:
-    try:
-        retry_reply(desk.uow(), post.user.agent, conversation_id, message_id, desk.clock.now())
-    except DomainError as exc:
-        return _again(desk, post, conversation_id, exc)
-    desk.notify_work()
-    return _done(conversation_id, "retried")
+    return _act(
+        desk,
+        post,
+        conversation_id,
+        "retried",
+        lambda: retry_reply(
+            desk.uow(), post.user.agent, conversation_id, message_id, desk.clock.now()
+        ),
+    )

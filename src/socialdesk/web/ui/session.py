@@ -1,7 +1,8 @@
-"""Browser sessions: a signed, HttpOnly, SameSite=Lax cookie holding the agent's id and a CSRF
-token; Secure whenever the page is served over HTTPS. Every request re-reads the agent, so a
-deactivated user is out at once, and every state-changing request must echo the CSRF token
-(a hidden form field, or the X-CSRF-Token header htmx sends).
+"""Browser sessions: a signed, HttpOnly, SameSite=Lax cookie holding the agent's id, their session
+epoch and a CSRF token; Secure whenever the page is served over HTTPS. Every request re-reads the
+agent, so a deactivated user is out at once, and signing out (or a new password) raises the
+epoch, so a copied cookie stops working too. Every state-changing request must echo the CSRF
+token (a hidden form field, or the X-CSRF-Token header htmx sends).
 
 Failed sign-ins are limited per username and per address (a moving window in this process's
 memory; with several web processes each counts its own), and each failure is slowed down.
@@ -31,6 +32,7 @@ PER_ADDRESS = RateLimitItemPerMinute(20, 15)  # 20 per 15 minutes from one addre
 @dataclass(frozen=True, slots=True)
 class SessionData:
     agent_id: int
+    epoch: int
     csrf: str
 
 
@@ -47,12 +49,12 @@ class Sessions:
             data = self.signer.loads(raw, max_age=MAX_AGE)
         except BadSignature:
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("a"), int):
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in "ae"):
             return None
-        return SessionData(agent_id=data["a"], csrf=str(data.get("c", "")))
+        return SessionData(agent_id=data["a"], epoch=data["e"], csrf=str(data.get("c", "")))
 
-    def start(self, response: Response, request: Request, agent_id: int) -> None:
-        token = self.signer.dumps({"a": agent_id, "c": secrets.token_urlsafe(24)})
+    def start(self, response: Response, request: Request, agent_id: int, epoch: int) -> None:
+        token = self.signer.dumps({"a": agent_id, "e": epoch, "c": secrets.token_urlsafe(24)})
         response.set_cookie(
             COOKIE,
             token,

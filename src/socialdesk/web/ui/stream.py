@@ -4,7 +4,8 @@ Every change the desk makes is an event row with a growing id, written in the sa
 as the change, so following the ids misses nothing and needs no broker: each stream asks for
 rows after the last id it sent, once a second (a primary-key range scan). It sends `changed`
 (the inbox and counts refresh) and `c<id>` for each conversation touched (an open conversation
-refreshes its thread). Works the same with several web processes.
+refreshes its thread). Each message carries the last event id, so a browser that reconnects
+resumes where it was. Works the same with several web processes.
 """
 
 from __future__ import annotations
@@ -38,15 +39,26 @@ def _after(engine: Engine, after: int) -> list[Change]:
         return changes_after(conn, after)
 
 
+def _start(request: Request) -> int | None:
+    """Where to resume: the last event the browser got (it sends Last-Event-ID when it
+    reconnects), else the newest event when the page was drawn (`after`), so nothing that
+    happened between drawing the page and opening the stream is missed."""
+    for raw in (request.headers.get("last-event-id"), request.query_params.get("after")):
+        if raw and raw.isdigit() and len(raw) < 19:
+            return int(raw)
+    return None
+
+
 async def _events(request: Request, engine: Engine) -> AsyncIterator[ServerSentEvent]:
-    last = await run_in_threadpool(_latest, engine)
+    start = _start(request)
+    last = start if start is not None else await run_in_threadpool(_latest, engine)
     while not await request.is_disconnected():
         found = await run_in_threadpool(_after, engine, last)
         if found:
             last = found[-1].id
             touched = sorted({c.conversation_id for c in found if c.conversation_id is not None})
             yield ServerSentEvent(
-                json.dumps({"conversations": touched, "last": last}), event="changed"
+                json.dumps({"conversations": touched, "last": last}), event="changed", id=str(last)
             )
             for conversation_id in touched:
                 yield ServerSentEvent(str(last), event=f"c{conversation_id}")

@@ -1,4 +1,5 @@
-"""Agent workspace: saved inbox views, and notices (mentions in notes, follow-up reminders).
+"""Agent workspace: saved inbox views, notices (mentions in notes, follow-up reminders), and the
+agents' session epoch (signing out ends every browser session of the agent).
 
 Revision ID: 0005
 Revises: 0004
@@ -20,6 +21,10 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(
+            sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0")
+        )
     op.create_table(
         "saved_views",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -62,3 +67,5 @@ def downgrade() -> None:
     op.drop_index("ix_agent_notices_inbox", "agent_notices")
     op.drop_table("agent_notices")
     op.drop_table("saved_views")
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("session_epoch")
