@@ -25,6 +25,7 @@ from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
 from socialdesk.services.playbooks import LivePlaybook, Runtime
 from socialdesk.services.ports import (
+    AnalyticsUnitOfWorkFactory,
     Classifier,
     Clock,
     Connectors,
@@ -100,6 +101,14 @@ class Desk:
             public_url=self.settings.public_url,
             capabilities=self.connectors.capabilities,
         )
+
+    @property
+    def analytics_uow(self) -> AnalyticsUnitOfWorkFactory:
+        """The same units of work, typed with the stores of analytics, listening and quality
+        (only the SQL unit of work has them)."""
+        if not isinstance(self.uow, SqlAlchemyUnitOfWorkFactory):
+            raise TypeError("analytics needs the database's unit of work")
+        return self.uow
 
     def notify_work(self) -> None:
         """Wake the background worker now (new messages to triage) instead of at its next tick."""

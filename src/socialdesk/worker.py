@@ -22,6 +22,8 @@ from socialdesk.services.notifications import deliver_notifications
 from socialdesk.services.playbooks import BATCH as PLAYBOOK_BATCH
 from socialdesk.services.playbooks import escalate_sla, run_pending
 from socialdesk.services.polling import poll_due
+from socialdesk.services.reporting import BATCH as REPORTING_BATCH
+from socialdesk.services.reporting import project
 from socialdesk.services.sla import sweep as sla_sweep
 from socialdesk.services.triage import BATCH, rescore_waiting, triage_pending
 
@@ -61,6 +63,17 @@ def _sla(desk: Desk) -> int:
     ).refreshed
 
 
+def _reporting(desk: Desk) -> int:
+    read = 0
+    while True:
+        done = project(
+            desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=desk.clock.now()
+        )
+        read += done
+        if done < REPORTING_BATCH:
+            return read
+
+
 JOBS: dict[str, Callable[[Desk], int]] = {
     "triaged": _triage,
     "playbook": lambda desk: (
@@ -75,6 +88,7 @@ JOBS: dict[str, Callable[[Desk], int]] = {
     "notified": lambda desk: (
         deliver_notifications(desk.uow, desk.notifier, now=desk.clock.now()).sent
     ),
+    "reported": _reporting,
     "polled": lambda desk: (
         poll_due(desk.uow, desk.connectors, now=desk.clock.now(), policy=desk.policy).messages
     ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,11 @@ from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.importers.twcs import read_twcs
 from socialdesk.bootstrap import Desk
 from socialdesk.cli import app
+from socialdesk.queries.analytics import Cut, overview
+from socialdesk.services.playbooks import run_pending
+from socialdesk.services.reporting import project
+from socialdesk.services.triage import triage_pending
+from tests.fakes import FakeClassifier
 
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
 # Modelled on the start of the real file: rows out of time order, comma lists of responses,
@@ -108,6 +113,35 @@ def test_import_twcs_with_real_first_response_times(
 
     again = run(db_url, "import", "--format", "twcs", str(path))
     assert "messages 0  conversations 0  customers 0  already imported 15" in again
+
+
+def test_after_a_twcs_import_each_first_response_time_is_the_two_tweets_difference(
+    db_url: str, desk: Desk, tmp_path: Path
+) -> None:
+    run(db_url, "import", "--format", "twcs", str(write_twcs(tmp_path)))
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    triage_pending(desk.uow, FakeClassifier(), now=now, policy=desk.triage_policy)
+    run_pending(desk.uow, desk.playbook_runtime(), now=now)
+    project(desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=now)
+    rm = t.report_messages.c
+    with desk.engine.connect() as conn:
+        facts = conn.execute(
+            select(t.messages.c.external_id, rm.response_kind, rm.response_seconds).join(
+                t.report_messages, rm.message_id == t.messages.c.id
+            )
+        ).all()
+        o = overview(
+            conn, Cut(datetime(2017, 10, 1, tzinfo=UTC), datetime(2017, 12, 1, tzinfo=UTC))
+        )
+    firsts = {tweet: seconds for tweet, kind, seconds in facts if kind == "first"}
+    assert firsts == {
+        "4": 9 * 60 + 39,  # 21:45:10 → 21:54:49
+        "119236": 6 * 3600 + 30 * 60 + 5,  # 06:55:44 → 13:25:49
+        "119251": 30 * 60,  # 07:00 → 07:30 (a second customer joined at 07:05)
+        "301": 20 * 60,  # 10:00 → 10:20
+    }
+    assert o.first_response.count == 4
+    assert o.inbound == 9
 
 
 def test_import_jsonl_skips_bad_lines_with_their_number(

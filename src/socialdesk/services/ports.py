@@ -33,6 +33,12 @@ from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities
 from socialdesk.domain.playbook import Facts, Playbook
 from socialdesk.domain.playbook_versions import PlaybookVersion
+from socialdesk.domain.reporting import (
+    ConversationFact,
+    ConversationFacts,
+    MessageFact,
+    RecordedMessage,
+)
 from socialdesk.domain.routing import Activity
 from socialdesk.domain.sla_specs import CalendarSpec, SlaPolicySpec
 from socialdesk.domain.templates import Template
@@ -588,3 +594,45 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A fresh unit; a read-only one never takes the write lock (SQLite) and cannot commit."""
         ...
+
+
+# -- Analytics, listening and quality (issue 8): stores only the SQL unit of work has ----------
+
+
+class ReportingStore(Protocol):
+    """The reporting facts (docs/metrics.md) and the reporting job's cursors."""
+
+    def cursor(self, name: str) -> int:
+        """Where the job stopped; held (locked) until the unit ends."""
+        ...
+
+    def set_cursor(self, name: str, last_id: int) -> None: ...
+
+    def changed_by_messages(
+        self, after: int, limit: int, unplayed_until: datetime
+    ) -> tuple[set[int], int, int]:
+        """(conversations touched, id read up to, rows read) for messages after `after`."""
+        ...
+
+    def changed_by_events(self, after: int, limit: int) -> tuple[set[int], int, int]: ...
+
+    def record(self, conversation_id: int) -> list[RecordedMessage]: ...
+
+    def replace(
+        self,
+        conversation: ConversationFacts,
+        facts: Sequence[MessageFact],
+        whole: ConversationFact,
+    ) -> None: ...
+
+
+class AnalyticsUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches the stores of analytics, listening and quality. Only the
+    services of those features need it, so the fakes of the core need not grow."""
+
+    @property
+    def reporting(self) -> ReportingStore: ...
+
+
+class AnalyticsUnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> AnalyticsUnitOfWork: ...

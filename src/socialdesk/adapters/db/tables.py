@@ -503,6 +503,160 @@ events = Table(
 )
 
 
+# -- Reporting: facts written by the reporting job from the permanent record (docs/metrics.md) ----
+
+# One row per customer message and per brand reply, with the dimensions it is reported by.
+report_messages = Table(
+    "report_messages",
+    metadata,
+    _ref("message_id", "messages", nullable=False),
+    _ref("conversation_id", "conversations", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("channel_id", Id, nullable=False),
+    Column("team_id", Id),
+    Column("agent_id", Id),
+    Column("intent", String(64)),
+    Column("sentiment", String(16)),
+    Column("needs_response", Boolean, nullable=False, default=False),
+    Column("suppressed", Boolean, nullable=False, default=False),
+    Column("engaged", Boolean, nullable=False, default=False),  # after the brand's first reply
+    Column("auto_ack", Boolean, nullable=False, default=False),
+    Column("responded_at", UtcDateTime),
+    Column("response_kind", String(8)),  # first | next: the reply answered a waiting customer
+    Column("response_seconds", Integer),
+    Column("response_business_seconds", Integer),
+    Column("sla_met", Boolean),
+    PrimaryKeyConstraint("message_id"),
+    Index("ix_report_messages_at", "at", "direction"),
+    Index("ix_report_messages_conversation", "conversation_id", "at"),
+    Index("ix_report_messages_responses", "response_kind", "at"),
+)
+
+# One row per conversation: how it began, when the brand engaged, how it felt before and after,
+# how it ended.
+report_conversations = Table(
+    "report_conversations",
+    metadata,
+    _ref("conversation_id", "conversations", nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("channel_id", Id, nullable=False),
+    Column("team_id", Id),
+    Column("agent_id", Id),
+    Column("intent", String(64)),
+    Column("sentiment_before", String(16)),  # the last customer message before the first reply
+    Column("sentiment_after", String(16)),  # the last customer message after it
+    Column("engaged_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("resolution_seconds", Integer),
+    Column("resolution_business_seconds", Integer),
+    PrimaryKeyConstraint("conversation_id"),
+    Index("ix_report_conversations_opened", "opened_at"),
+    Index("ix_report_conversations_engaged", "engaged_at"),
+    Index("ix_report_conversations_closed", "closed_at"),
+)
+
+# How far each reporting job has read (messages by id, events by id).
+report_cursors = Table(
+    "report_cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_id", Id, nullable=False, default=0),
+)
+
+# CSAT (1-5) and NPS (0-10) questions asked after a close, and their answers.
+surveys = Table(
+    "surveys",
+    metadata,
+    _id(),
+    _ref("conversation_id", "conversations", nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("channel_id", Id, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("team_id", Id),
+    Column("agent_id", Id),
+    _ref("question_message_id", "messages"),
+    Column("token_hash", String(64), nullable=False, unique=True),  # the answer link's token
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("score", Integer),
+    Column("answered_at", UtcDateTime),
+    Column("answered_via", String(16)),  # message | link
+    _ref("answer_message_id", "messages"),
+    Index("ix_surveys_conversation", "conversation_id", "asked_at"),
+    Index("ix_surveys_answered", "answered_at"),
+)
+
+# QA: the rubric supervisors score against (versions; the newest is used) and the reviews.
+review_rubrics = Table(
+    "review_rubrics",
+    metadata,
+    _id(),
+    Column("criteria", Json, nullable=False),  # [{"key", "label", "weight", "max"}]
+    Column("created_at", UtcDateTime, nullable=False),
+    _ref("author_id", "agents"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    _id(),
+    _ref("conversation_id", "conversations", nullable=False),
+    _ref("agent_id", "agents"),  # whose work was reviewed
+    _ref("reviewer_id", "agents", nullable=False),
+    _ref("rubric_id", "review_rubrics", nullable=False),
+    Column("scores", Json, nullable=False),  # {criterion key: points}
+    Column("score", Integer, nullable=False),  # 0-100, weighted
+    Column("comment", Text, nullable=False, default=""),
+    Column("sampled_by", String(32)),  # random | agent | low_csat | chosen
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_reviews_agent", "agent_id", "created_at"),
+    Index("ix_reviews_created", "created_at"),
+)
+
+# Listening: boolean queries over public posts, what they matched, and spike alerts.
+listening_queries = Table(
+    "listening_queries",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("query", String(2000), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    _ref("author_id", "agents"),
+)
+
+listening_matches = Table(
+    "listening_matches",
+    metadata,
+    _ref("query_id", "listening_queries", nullable=False),
+    _ref("message_id", "messages", nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("negative", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("query_id", "message_id"),
+    Index("ix_listening_matches_at", "query_id", "at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    _id(),
+    Column("subject_kind", String(16), nullable=False),  # brand | query | intent
+    Column("subject", String(100), nullable=False),
+    Column("kinds", Json, nullable=False),  # ["volume", "negative_share"]
+    Column("summary", String(500), nullable=False),
+    Column("details", Json, nullable=False),  # observed, expected, z, ratio, shares, samples
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("state", Json, nullable=False),  # the detector's state between checks
+    Index("ix_alerts_subject", "subject_kind", "subject", "opened_at"),
+    Index("ix_alerts_opened", "opened_at"),
+)
+
+
 def include_in_autogenerate(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:

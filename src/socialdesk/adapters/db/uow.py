@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from socialdesk.adapters.db import repositories as r
 from socialdesk.adapters.db.engine import SQLITE_BEGIN, is_sqlite
+from socialdesk.adapters.db.reporting import ReportingStore
 from socialdesk.services.ports import RetryableConflict
 
 LOCK_TIMEOUT = 30.0
@@ -46,6 +47,7 @@ class SqlAlchemyUnitOfWork:
     sla_policies: r.SlaPolicyRepository
     quarantine: r.QuarantineRepository
     events: r.EventLog
+    reporting: ReportingStore
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class SqlAlchemyUnitOfWork:
         self.sla_policies = r.SlaPolicyRepository(conn)
         self.quarantine = r.QuarantineRepository(conn)
         self.events = r.EventLog(conn)
+        self.reporting = ReportingStore(conn)
         return self
 
     def __exit__(

@@ -1,0 +1,161 @@
+"""The reporting facts' storage: cursors, what changed since them, a conversation's record, and
+the facts written in place of the old ones (docs/metrics.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from socialdesk.adapters.db import tables as t
+from socialdesk.domain.reporting import (
+    ConversationFact,
+    ConversationFacts,
+    MessageFact,
+    RecordedMessage,
+)
+
+m = t.messages.c
+e = t.events.c
+rc = t.report_conversations.c
+cur = t.report_cursors.c
+# Events after which a conversation's facts are computed again: how it ended, whose it is.
+CHANGES = (
+    "conversation_closed",
+    "conversation_reopened",
+    "conversation_assigned",
+    "conversation_suppressed",
+)
+
+
+class ReportingStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def cursor(self, name: str) -> int:
+        """Where the job named `name` stopped; the row stays locked until the commit, so two
+        workers on PostgreSQL take turns instead of both doing the same work."""
+        found = self.conn.execute(
+            select(cur.last_id).where(cur.name == name).with_for_update()
+        ).scalar()
+        if found is None:
+            self.conn.execute(insert(t.report_cursors).values(name=name, last_id=0))
+            return 0
+        return int(found)
+
+    def set_cursor(self, name: str, last_id: int) -> None:
+        self.conn.execute(update(t.report_cursors).where(cur.name == name).values(last_id=last_id))
+
+    def changed_by_messages(
+        self, after: int, limit: int, unplayed_until: datetime
+    ) -> tuple[set[int], int, int]:
+        """Conversations with messages after id `after` (up to `limit` of them), the id read up
+        to and how many were read. Stops before a customer message the playbook has not seen yet (its triage and
+        suppression are not settled), unless it arrived before `unplayed_until`."""
+        rows = self.conn.execute(
+            select(m.id, m.conversation_id, m.direction, m.playbook.is_(None), m.received_at)
+            .where(m.id > after)
+            .order_by(m.id)
+            .limit(limit)
+        ).all()
+        changed: set[int] = set()
+        last = after
+        read = 0
+        for row_id, conversation_id, direction, unplayed, received_at in rows:
+            if direction == "inbound" and unplayed and received_at >= unplayed_until:
+                break
+            changed.add(conversation_id)
+            last = row_id
+            read += 1
+        return changed, last, read
+
+    def changed_by_events(self, after: int, limit: int) -> tuple[set[int], int, int]:
+        rows = self.conn.execute(
+            select(e.id, e.conversation_id, e.type).where(e.id > after).order_by(e.id).limit(limit)
+        ).all()
+        changed = {c for _, c, kind in rows if c is not None and kind in CHANGES}
+        return changed, rows[-1][0] if rows else after, len(rows)
+
+    def record(self, conversation_id: int) -> list[RecordedMessage]:
+        """The conversation's customer messages and brand messages (not notes)."""
+        rows = self.conn.execute(
+            select(m.id, m.created_at, m.direction, m.author_agent_id, m.triage, m.meta).where(
+                m.conversation_id == conversation_id, m.direction.in_(("inbound", "outbound"))
+            )
+        )
+        found = []
+        for row_id, at, direction, agent_id, triage, meta in rows:
+            triage = triage or {}
+            found.append(
+                RecordedMessage(
+                    id=row_id,
+                    at=at,
+                    direction=direction,
+                    agent_id=agent_id,
+                    sentiment=triage.get("sentiment"),
+                    needs_response=bool(triage.get("needs_response")),
+                    auto_ack=bool((meta or {}).get("auto_ack")),
+                )
+            )
+        return found
+
+    def replace(
+        self,
+        conversation: ConversationFacts,
+        facts: Sequence[MessageFact],
+        whole: ConversationFact,
+    ) -> None:
+        """The conversation's facts, in place of those written before."""
+        dims = {
+            "conversation_id": conversation.id,
+            "platform": conversation.platform,
+            "channel_id": conversation.channel_id,
+            "team_id": conversation.team_id,
+            "intent": conversation.intent,
+        }
+        rm = t.report_messages.c
+        self.conn.execute(delete(t.report_messages).where(rm.conversation_id == conversation.id))
+        if facts:
+            self.conn.execute(
+                insert(t.report_messages),
+                [
+                    {
+                        **dims,
+                        "message_id": f.message_id,
+                        "at": f.at,
+                        "direction": f.direction,
+                        "agent_id": conversation.assignee_id
+                        if f.direction == "inbound"
+                        else f.agent_id,
+                        "sentiment": f.sentiment,
+                        "needs_response": f.needs_response,
+                        "suppressed": conversation.suppressed and f.direction == "inbound",
+                        "engaged": f.engaged,
+                        "auto_ack": f.auto_ack,
+                        "responded_at": f.responded_at,
+                        "response_kind": f.response_kind,
+                        "response_seconds": f.response_seconds,
+                        "response_business_seconds": f.response_business_seconds,
+                        "sla_met": f.sla_met,
+                    }
+                    for f in facts
+                ],
+            )
+        self.conn.execute(
+            delete(t.report_conversations).where(rc.conversation_id == conversation.id)
+        )
+        self.conn.execute(
+            insert(t.report_conversations).values(
+                **dims,
+                agent_id=conversation.assignee_id,
+                opened_at=whole.opened_at,
+                engaged_at=whole.engaged_at,
+                sentiment_before=whole.sentiment_before,
+                sentiment_after=whole.sentiment_after,
+                closed_at=whole.closed_at,
+                resolution_seconds=whole.resolution_seconds,
+                resolution_business_seconds=whole.resolution_business_seconds,
+            )
+        )

@@ -1,0 +1,505 @@
+"""Analytics: the metrics of docs/metrics.md over a range and a cut, from the reporting facts.
+
+Each metric is one aggregate statement over an indexed range of `report_messages`,
+`report_conversations`, `surveys` or `reviews` (led by the fact's time); percentiles read the
+one column they need, sorted in Python. Time series are grouped by UTC hour in SQL and folded into
+the desk's local days (or hours) here, so day boundaries follow the time zone on both engines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, ColumnElement, and_, case, func, select
+from sqlalchemy.engine import Connection
+
+from socialdesk.adapters.db import tables as t
+from socialdesk.domain.errors import InvalidInput
+
+MAX_DAYS = 400
+SOCIAL = ("x", "facebook", "instagram")
+rm = t.report_messages.c
+rc = t.report_conversations.c
+sv = t.surveys.c
+rv = t.reviews.c
+
+
+class Dimension(StrEnum):
+    PLATFORM = "platform"
+    CHANNEL = "channel"
+    TEAM = "team"
+    AGENT = "agent"
+    INTENT = "intent"
+    TAG = "tag"
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The range `[start, end)` and the filters every metric of a page shares."""
+
+    start: datetime
+    end: datetime
+    tz: str = "UTC"
+    business: bool = False
+    platform: str | None = None
+    channel_id: int | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    intent: str | None = None
+    tag: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise InvalidInput("from and to must carry a time zone", field="from")
+        if self.end <= self.start:
+            raise InvalidInput("'to' must be after 'from'", field="to")
+        if self.end - self.start > timedelta(days=MAX_DAYS):
+            raise InvalidInput(f"a range may span at most {MAX_DAYS} days", field="to")
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    count: int
+    median_seconds: float | None
+    p90_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attainment:
+    met: int
+    total: int
+
+    @property
+    def share(self) -> float | None:
+        return round(self.met / self.total, 4) if self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    inbound: int
+    outbound: int
+    auto_acks: int
+    negative_share: float | None
+    by_platform: dict[str, int]
+    social_share: float | None
+    needing_response: int
+    responded: int
+    suppressed: int
+    first_response: Durations
+    next_response: Durations
+    resolution: Durations
+    first_sla: Attainment
+    next_sla: Attainment
+    sentiment_before: dict[str, int]
+    sentiment_after: dict[str, int]
+    turned_around: Attainment
+    positive_after_engagement: int
+    csat: Attainment
+    csat_mean: float | None
+    nps: float | None
+    nps_answers: int
+    surveys_asked: int
+    surveys_answered: int
+    reviews: int
+    qa_score: float | None
+
+    @property
+    def response_rate(self) -> float | None:
+        return round(self.responded / self.needing_response, 4) if self.needing_response else None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    start: datetime
+    inbound: int = 0
+    outbound: int = 0
+    negative: int = 0
+    backlog: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    key: str
+    inbound: int
+    outbound: int
+    needing_response: int
+    responded: int
+    first_response: Durations
+    first_sla: Attainment
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def response_rate(self) -> float | None:
+        return round(self.responded / self.needing_response, 4) if self.needing_response else None
+
+
+# -- percentiles, as docs/metrics.md defines them -----------------------------------------------
+
+
+def durations(values: Sequence[int]) -> Durations:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return Durations(0, None, None)
+    middle = n // 2
+    median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return Durations(n, float(median), ordered[max(0, math.ceil(0.9 * n) - 1)])
+
+
+# -- the cut as conditions -----------------------------------------------------------------------
+
+
+def _tagged(column: Column[int], tag: str) -> ColumnElement[bool]:
+    ct = t.conversation_tags.c
+    return column.in_(select(ct.conversation_id).where(ct.tag == tag.strip().lower()))
+
+
+def _message_cut(cut: Cut) -> list[ColumnElement[bool]]:
+    where = [rm.at >= cut.start, rm.at < cut.end]
+    where += _dimensions(cut, rm.platform, rm.channel_id, rm.team_id, rm.agent_id, rm.intent)
+    if cut.tag:
+        where.append(_tagged(rm.conversation_id, cut.tag))
+    return where
+
+
+def _conversation_cut(cut: Cut, column: Any) -> list[ColumnElement[bool]]:
+    where = [column >= cut.start, column < cut.end]
+    where += _dimensions(cut, rc.platform, rc.channel_id, rc.team_id, rc.agent_id, rc.intent)
+    if cut.tag:
+        where.append(_tagged(rc.conversation_id, cut.tag))
+    return where
+
+
+def _dimensions(cut: Cut, *columns: Any) -> list[ColumnElement[bool]]:
+    platform, channel, team, agent, intent = columns
+    where = []
+    for column, value in (
+        (platform, cut.platform),
+        (channel, cut.channel_id),
+        (team, cut.team_id),
+        (agent, cut.agent_id),
+        (intent, cut.intent),
+    ):
+        if value is not None and column is not None:
+            where.append(column == value)
+    return where
+
+
+def _survey_cut(cut: Cut, time: Any) -> list[ColumnElement[bool]]:
+    where = [time >= cut.start, time < cut.end]
+    where += _dimensions(cut, sv.platform, sv.channel_id, sv.team_id, sv.agent_id, None)
+    if cut.intent is not None:
+        where.append(
+            sv.conversation_id.in_(select(rc.conversation_id).where(rc.intent == cut.intent))
+        )
+    if cut.tag:
+        where.append(_tagged(sv.conversation_id, cut.tag))
+    return where
+
+
+def _review_cut(cut: Cut) -> list[ColumnElement[bool]]:
+    where = [rv.created_at >= cut.start, rv.created_at < cut.end]
+    if cut.agent_id is not None:
+        where.append(rv.agent_id == cut.agent_id)
+    by_conversation = _dimensions(cut, rc.platform, rc.channel_id, rc.team_id, None, rc.intent)
+    if by_conversation:
+        where.append(rv.conversation_id.in_(select(rc.conversation_id).where(*by_conversation)))
+    if cut.tag:
+        where.append(_tagged(rv.conversation_id, cut.tag))
+    return where
+
+
+# -- the overview --------------------------------------------------------------------------------
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def overview(conn: Connection, cut: Cut) -> Overview:
+    messages = _message_cut(cut)
+    inbound = rm.direction == "inbound"
+    needing = and_(inbound, rm.needs_response.is_(True))
+    volume = conn.execute(
+        select(
+            _count_if(inbound),
+            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            _count_if(rm.auto_ack.is_(True)),
+            _count_if(and_(inbound, rm.sentiment == "negative")),
+            _count_if(and_(needing, rm.suppressed.is_(False))),
+            _count_if(and_(needing, rm.suppressed.is_(False), rm.responded_at.is_not(None))),
+            _count_if(and_(needing, rm.suppressed.is_(True))),
+            _count_if(and_(inbound, rm.engaged.is_(True), rm.sentiment == "positive")),
+        ).where(*messages)
+    ).one()
+    platforms = {
+        str(p): int(n)
+        for p, n in conn.execute(
+            select(rm.platform, func.count()).where(*messages, inbound).group_by(rm.platform)
+        )
+    }
+    first, first_sla = _responses(conn, cut, "first")
+    after, after_sla = _responses(conn, cut, "next")
+    total_in = int(volume[0])
+    social = sum(n for p, n in platforms.items() if p in SOCIAL)
+    before, after_counts, turned = _sentiment(conn, cut)
+    csat, csat_mean, nps, nps_answers, asked, answered = _surveys(conn, cut)
+    reviews, qa = conn.execute(
+        select(func.count(), func.avg(rv.score)).where(*_review_cut(cut))
+    ).one()
+    return Overview(
+        inbound=total_in,
+        outbound=int(volume[1]),
+        auto_acks=int(volume[2]),
+        negative_share=round(volume[3] / total_in, 4) if total_in else None,
+        by_platform=platforms,
+        social_share=round(social / total_in, 4) if total_in else None,
+        needing_response=int(volume[4]),
+        responded=int(volume[5]),
+        suppressed=int(volume[6]),
+        first_response=first,
+        next_response=after,
+        resolution=_resolution(conn, cut),
+        first_sla=first_sla,
+        next_sla=after_sla,
+        sentiment_before=before,
+        sentiment_after=after_counts,
+        turned_around=turned,
+        positive_after_engagement=int(volume[7]),
+        csat=csat,
+        csat_mean=csat_mean,
+        nps=nps,
+        nps_answers=nps_answers,
+        surveys_asked=asked,
+        surveys_answered=answered,
+        reviews=int(reviews),
+        qa_score=None if qa is None else round(float(qa), 1),
+    )
+
+
+def _responses(conn: Connection, cut: Cut, kind: str) -> tuple[Durations, Attainment]:
+    seconds = rm.response_business_seconds if cut.business else rm.response_seconds
+    rows = conn.execute(
+        select(seconds, rm.sla_met).where(*_message_cut(cut), rm.response_kind == kind)
+    ).all()
+    met = sum(1 for _, ok in rows if ok)
+    judged = sum(1 for _, ok in rows if ok is not None)
+    return durations([int(s) for s, _ in rows]), Attainment(met, judged)
+
+
+def _resolution(conn: Connection, cut: Cut) -> Durations:
+    seconds = rc.resolution_business_seconds if cut.business else rc.resolution_seconds
+    rows = conn.execute(select(seconds).where(*_conversation_cut(cut, rc.closed_at))).scalars()
+    return durations([int(s) for s in rows if s is not None])
+
+
+def _sentiment(conn: Connection, cut: Cut) -> tuple[dict[str, int], dict[str, int], Attainment]:
+    rows = conn.execute(
+        select(rc.sentiment_before, rc.sentiment_after, func.count())
+        .where(*_conversation_cut(cut, rc.engaged_at))
+        .group_by(rc.sentiment_before, rc.sentiment_after)
+    ).all()
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    turned = base = 0
+    for was, now, n in rows:
+        if was:
+            before[was] += n
+        if now:
+            after[now] += n
+        if was == "negative" and now:
+            base += n
+            turned += n if now in ("neutral", "positive") else 0
+    return dict(before), dict(after), Attainment(turned, base)
+
+
+def _surveys(
+    conn: Connection, cut: Cut
+) -> tuple[Attainment, float | None, float | None, int, int, int]:
+    answered = _survey_cut(cut, sv.answered_at)
+    csat = conn.execute(
+        select(func.count(), _count_if(sv.score >= 4), func.avg(sv.score)).where(
+            *answered, sv.kind == "csat"
+        )
+    ).one()
+    nps = conn.execute(
+        select(func.count(), _count_if(sv.score >= 9), _count_if(sv.score <= 6)).where(
+            *answered, sv.kind == "nps"
+        )
+    ).one()
+    asked = conn.execute(
+        select(func.count(), _count_if(sv.answered_at.is_not(None))).where(
+            *_survey_cut(cut, sv.asked_at)
+        )
+    ).one()
+    nps_answers = int(nps[0])
+    nps_score = round(100 * (nps[1] - nps[2]) / nps_answers, 1) if nps_answers else None
+    return (
+        Attainment(int(csat[1]), int(csat[0])),
+        None if csat[2] is None else round(float(csat[2]), 2),
+        nps_score,
+        nps_answers,
+        int(asked[0]),
+        int(asked[1]),
+    )
+
+
+# -- time series -----------------------------------------------------------------------------------
+
+
+def _hour(column: Any, dialect: str) -> Any:
+    """The UTC hour a time falls in, as text both engines group by."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d %H", column)
+    return func.to_char(func.date_trunc("hour", column), "YYYY-MM-DD HH24")
+
+
+def _parse_hour(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
+
+
+def bucket_starts(cut: Cut, hourly: bool) -> list[datetime]:
+    """The starts of the buckets covering the range: hours, or local days of the cut's zone."""
+    if hourly:
+        first = cut.start.replace(minute=0, second=0, microsecond=0)
+        count = math.ceil((cut.end - first) / timedelta(hours=1))
+        return [first + timedelta(hours=i) for i in range(count)]
+    zone = ZoneInfo(cut.tz)
+    day: date = cut.start.astimezone(zone).date()
+    starts: list[datetime] = []
+    while True:
+        start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+        if start >= cut.end:
+            return starts
+        starts.append(start)
+        day += timedelta(days=1)
+
+
+def series(conn: Connection, cut: Cut, *, hourly: bool | None = None) -> list[Point]:
+    """Inbound, outbound and negative messages per bucket, and the backlog at each bucket's end.
+    Ranges of two days or less are hourly unless told otherwise."""
+    if hourly is None:
+        hourly = cut.end - cut.start <= timedelta(days=2)
+    starts = bucket_starts(cut, hourly)
+    dialect = conn.dialect.name
+    hour = _hour(rm.at, dialect)
+    counts: dict[datetime, list[int]] = {}
+    rows = conn.execute(
+        select(
+            hour,
+            _count_if(rm.direction == "inbound"),
+            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            _count_if(and_(rm.direction == "inbound", rm.sentiment == "negative")),
+        )
+        .where(*_message_cut(cut))
+        .group_by(hour)
+    )
+    for text, inbound, outbound, negative in rows:
+        counts[_parse_hour(text)] = [int(inbound), int(outbound), int(negative)]
+    opened = _per_hour(conn, cut, rc.opened_at)
+    closed = _per_hour(conn, cut, rc.closed_at)
+    backlog = _backlog_at(conn, cut, cut.start)
+    points = []
+    edges = [*starts[1:], cut.end]
+    hours = sorted(set(counts) | set(opened) | set(closed))
+    position = 0
+    for start, end in zip(starts, edges, strict=True):
+        totals = [0, 0, 0]
+        while position < len(hours) and hours[position] < end:
+            at = hours[position]
+            for i, n in enumerate(counts.get(at, (0, 0, 0))):
+                totals[i] += n
+            backlog += opened.get(at, 0) - closed.get(at, 0)
+            position += 1
+        points.append(Point(start, totals[0], totals[1], totals[2], backlog))
+    return points
+
+
+def _per_hour(conn: Connection, cut: Cut, column: Any) -> dict[datetime, int]:
+    hour = _hour(column, conn.dialect.name)
+    rows = conn.execute(
+        select(hour, func.count()).where(*_conversation_cut(cut, column)).group_by(hour)
+    )
+    return {_parse_hour(text): int(n) for text, n in rows}
+
+
+def _backlog_at(conn: Connection, cut: Cut, at: datetime) -> int:
+    where = _conversation_cut(cut, rc.opened_at)[2:]  # the filters, not the range
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                *where, rc.opened_at < at, (rc.closed_at.is_(None)) | (rc.closed_at >= at)
+            )
+        ).scalar_one()
+    )
+
+
+# -- breakdowns -------------------------------------------------------------------------------
+
+
+def breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
+    """The volume and response metrics per value of one dimension, largest inbound first."""
+    key: Any
+    where = _message_cut(cut)
+    if by is Dimension.TAG:
+        ct = t.conversation_tags.c
+        key = ct.tag
+        source: Any = t.report_messages.join(
+            t.conversation_tags, ct.conversation_id == rm.conversation_id
+        )
+    else:
+        key = {
+            Dimension.PLATFORM: rm.platform,
+            Dimension.CHANNEL: rm.channel_id,
+            Dimension.TEAM: rm.team_id,
+            Dimension.AGENT: rm.agent_id,
+            Dimension.INTENT: rm.intent,
+        }[by]
+        source = t.report_messages
+    inbound = rm.direction == "inbound"
+    needing = and_(inbound, rm.needs_response.is_(True), rm.suppressed.is_(False))
+    seconds = rm.response_business_seconds if cut.business else rm.response_seconds
+    rows = conn.execute(
+        select(
+            key,
+            _count_if(inbound),
+            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            _count_if(needing),
+            _count_if(and_(needing, rm.responded_at.is_not(None))),
+        )
+        .select_from(source)
+        .where(*where)
+        .group_by(key)
+    ).all()
+    firsts: dict[Any, list[int]] = {}
+    met: Counter[Any] = Counter()
+    judged: Counter[Any] = Counter()
+    for value, s, ok in conn.execute(
+        select(key, seconds, rm.sla_met)
+        .select_from(source)
+        .where(*where, rm.response_kind == "first")
+    ):
+        firsts.setdefault(value, []).append(int(s))
+        if ok is not None:
+            judged[value] += 1
+            met[value] += 1 if ok else 0
+    found = [
+        BreakdownRow(
+            key="" if value is None else str(value),
+            inbound=int(n_in),
+            outbound=int(n_out),
+            needing_response=int(n_need),
+            responded=int(n_done),
+            first_response=durations(firsts.get(value, [])),
+            first_sla=Attainment(met[value], judged[value]),
+        )
+        for value, n_in, n_out, n_need, n_done in rows
+    ]
+    return sorted(found, key=lambda r: (-r.inbound, -r.outbound, r.key))

@@ -1,0 +1,168 @@
+"""The reporting job and the metrics on real databases, against a day worked out by hand.
+
+The day (UTC, desk targets: first and next response within 1 h):
+- A on X: 09:00 "angry help, my bill" (negative, needs a response); the agent replies 09:20
+  (first response 20 min); 09:30 "help, still broken" (neutral); reply 10:10 (next response
+  40 min); closed 10:30 (resolution 90 min).
+- B on X: 09:05 "help me" (neutral, needs a response), never answered.
+- C by e-mail: 09:10 "angry help" (negative); the brand's reply imported at 10:10 (first
+  response 60 min, within the target).
+- D on X: 11:00 "thanks" (neutral, needs nothing).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from socialdesk.bootstrap import Desk
+from socialdesk.domain.agents import Role
+from socialdesk.queries.analytics import Cut, Dimension, breakdown, overview, series
+from socialdesk.services import conversations as actions
+from socialdesk.services.conversations import ReplyDraft
+from socialdesk.services.intake import ingest
+from socialdesk.services.playbooks import run_pending
+from socialdesk.services.reporting import project
+from socialdesk.services.triage import triage_pending
+from tests import factories as f
+from tests.fakes import FakeClassifier, FrozenClock
+
+DAY = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return DAY + timedelta(hours=hour, minutes=minute)
+
+
+def settle(desk: Desk, now: datetime) -> None:
+    """What the worker does after intake: triage, the playbook, then the reporting facts."""
+    triage_pending(desk.uow, FakeClassifier(), now=now, policy=desk.triage_policy)
+    run_pending(desk.uow, desk.playbook_runtime(), now=now)
+    project(desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=now)
+
+
+@pytest.fixture
+def day(desk: Desk, clock: FrozenClock) -> dict[str, int]:
+    x = f.channel(desk.uow, "x", "@brand", now=at(8))
+    mail = f.channel(desk.uow, "email", "help@brand.example", now=at(8))
+    sam = f.agent(desk.uow, "sam", Role.AGENT, now=at(8))
+
+    def inbound(
+        channel: int, ext: str, text: str, when: datetime, author: str, **fields: object
+    ) -> int:
+        clock.current = when
+        result = ingest(
+            desk.uow,
+            [f.inbound(channel, ext, text, author=author, at=when, **fields)],
+            now=when,
+            policy=desk.policy,
+            source="test",
+        )
+        settle(desk, when)
+        return result.outcomes[0].conversation_id
+
+    def answer(conversation: int, when: datetime) -> None:
+        clock.current = when
+        actions.reply(desk.uow(), sam, conversation, ReplyDraft(text="On it, sorry!"), when)
+        settle(desk, when)
+
+    a = inbound(x, "a1", "angry help, my bill", at(9), "cust-a")
+    b = inbound(x, "b1", "help me", at(9, 5), "cust-b")
+    c = inbound(mail, "c1", "angry help", at(9, 10), "cust-c")
+    answer(a, at(9, 20))
+    assert inbound(x, "a2", "help, still broken", at(9, 30), "cust-a", in_reply_to="a1") == a
+    answer(a, at(10, 10))
+    clock.current = at(10, 10)
+    ingest(
+        desk.uow,
+        [f.outbound(mail, "c-reply", "c1", at=at(10, 10))],
+        now=at(10, 10),
+        policy=desk.policy,
+        source="test",
+    )
+    settle(desk, at(10, 10))
+    clock.current = at(10, 30)
+    actions.close(desk.uow(), sam, a, "fixed", at(10, 30))
+    d = inbound(x, "d1", "thanks", at(11), "cust-d")
+    settle(desk, at(12))
+    return {"a": a, "b": b, "c": c, "d": d, "x": x, "mail": mail, "sam": sam.id or 0}
+
+
+def cut(**filters: object) -> Cut:
+    return Cut(DAY, DAY + timedelta(days=1), **filters)  # type: ignore[arg-type]
+
+
+def test_the_overview_of_the_day_is_what_was_worked_out_by_hand(
+    desk: Desk, day: dict[str, int]
+) -> None:
+    with desk.engine.connect() as conn:
+        o = overview(conn, cut())
+    assert (o.inbound, o.outbound, o.auto_acks) == (5, 3, 0)
+    assert o.by_platform == {"x": 4, "email": 1}
+    assert o.social_share == 0.8
+    assert o.negative_share == 0.4
+    assert (o.needing_response, o.responded, o.suppressed) == (4, 3, 0)
+    assert o.response_rate == 0.75
+    assert (o.first_response.count, o.first_response.median_seconds) == (2, 2400.0)
+    assert o.first_response.p90_seconds == 3600
+    assert (o.next_response.count, o.next_response.median_seconds) == (1, 2400.0)
+    assert (o.resolution.count, o.resolution.median_seconds) == (1, 5400.0)
+    assert (o.first_sla.met, o.first_sla.total, o.next_sla.share) == (2, 2, 1.0)
+    assert o.sentiment_before == {"negative": 2}
+    assert o.sentiment_after == {"neutral": 1}
+    assert (o.turned_around.met, o.turned_around.total) == (1, 1)
+    assert o.csat.total == 0
+    assert o.csat_mean is None
+    assert o.qa_score is None
+
+
+def test_filters_cut_every_metric(desk: Desk, day: dict[str, int]) -> None:
+    with desk.engine.connect() as conn:
+        mail = overview(conn, cut(channel_id=day["mail"]))
+        sams = overview(conn, cut(agent_id=day["sam"]))
+        billing = overview(conn, cut(intent="billing"))
+        none = overview(conn, cut(platform="facebook"))
+    assert (mail.inbound, mail.outbound, mail.first_response.median_seconds) == (1, 1, 3600.0)
+    assert (sams.outbound, sams.first_response.count, sams.next_response.count) == (2, 1, 1)
+    assert billing.inbound == 2  # conversation A is about billing: both its messages count
+    assert none.inbound == 0
+    assert none.response_rate is None
+    assert none.first_response.median_seconds is None
+
+
+def test_a_range_that_misses_the_day_is_empty_and_hours_fold_into_local_days(
+    desk: Desk, day: dict[str, int]
+) -> None:
+    with desk.engine.connect() as conn:
+        before = overview(conn, Cut(DAY - timedelta(days=3), DAY))
+        days = series(conn, Cut(DAY - timedelta(days=1), DAY + timedelta(days=2)), hourly=False)
+        hours = series(conn, cut(), hourly=True)
+    assert before.inbound == 0
+    assert [p.inbound for p in days] == [0, 5, 0]
+    assert [p.outbound for p in days] == [0, 3, 0]
+    assert [p.backlog for p in days] == [0, 3, 3]  # A closed; B, C and D still open
+    assert len(hours) == 24
+    assert [(p.start.hour, p.inbound) for p in hours if p.inbound] == [(9, 4), (11, 1)]
+    assert hours[9].negative == 2
+
+
+def test_breakdowns_by_platform_and_agent(desk: Desk, day: dict[str, int]) -> None:
+    with desk.engine.connect() as conn:
+        platforms = breakdown(conn, cut(), Dimension.PLATFORM)
+        agents = breakdown(conn, cut(), Dimension.AGENT)
+    x = platforms[0]
+    assert (x.key, x.inbound, x.outbound, x.needing_response, x.responded) == ("x", 4, 2, 3, 2)
+    assert x.first_response.median_seconds == 1200.0
+    assert [r.key for r in platforms] == ["x", "email"]
+    sam = next(r for r in agents if r.key == str(day["sam"]))
+    assert (sam.outbound, sam.first_response.count) == (2, 1)
+
+
+def test_running_the_job_again_changes_nothing(desk: Desk, day: dict[str, int]) -> None:
+    with desk.engine.connect() as conn:
+        first = overview(conn, cut())
+    project(desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=at(13))
+    with desk.engine.connect() as conn:
+        again = overview(conn, cut())
+    assert first == again
