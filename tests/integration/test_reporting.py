@@ -49,12 +49,12 @@ def day(desk: Desk, clock: FrozenClock) -> dict[str, int]:
     sam = f.agent(desk.uow, "sam", Role.AGENT, now=at(8))
 
     def inbound(
-        channel: int, ext: str, text: str, when: datetime, author: str, **fields: object
+        channel: int, ext: str, text: str, when: datetime, author: str, reply_to: str | None = None
     ) -> int:
         clock.current = when
         result = ingest(
             desk.uow,
-            [f.inbound(channel, ext, text, author=author, at=when, **fields)],
+            [f.inbound(channel, ext, text, author=author, at=when, in_reply_to=reply_to)],
             now=when,
             policy=desk.policy,
             source="test",
@@ -71,7 +71,7 @@ def day(desk: Desk, clock: FrozenClock) -> dict[str, int]:
     b = inbound(x, "b1", "help me", at(9, 5), "cust-b")
     c = inbound(mail, "c1", "angry help", at(9, 10), "cust-c")
     answer(a, at(9, 20))
-    assert inbound(x, "a2", "help, still broken", at(9, 30), "cust-a", in_reply_to="a1") == a
+    assert inbound(x, "a2", "help, still broken", at(9, 30), "cust-a", reply_to="a1") == a
     answer(a, at(10, 10))
     clock.current = at(10, 10)
     ingest(
