@@ -616,13 +616,10 @@ class ReportingStore(Protocol):
 
     def changed_by_events(self, after: int, limit: int) -> tuple[set[int], int, int]: ...
 
-    def record(self, conversation_id: int) -> list[RecordedMessage]: ...
+    def records(self, conversation_ids: Collection[int]) -> dict[int, list[RecordedMessage]]: ...
 
     def replace(
-        self,
-        conversation: ConversationFacts,
-        facts: Sequence[MessageFact],
-        whole: ConversationFact,
+        self, facts: Sequence[tuple[ConversationFacts, Sequence[MessageFact], ConversationFact]]
     ) -> None: ...
 
 

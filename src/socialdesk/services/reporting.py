@@ -10,6 +10,7 @@ needs-response verdict and suppression) unless they have waited longer than `UNP
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from socialdesk.domain.conversations import Conversation, Status
@@ -41,24 +42,24 @@ def project(
             after_message, batch, now - UNPLAYED_GRACE
         )
         by_events, last_event, events = unit.reporting.changed_by_events(after_event, batch)
-        changed = by_messages | by_events
+        changed = sorted(by_messages | by_events)
         book = PolicyBook(unit, holidays, now, flat_policy(targets))
-        for conversation_id in sorted(changed):
-            refresh(unit, book, conversation_id)
+        refresh(unit, book, changed)
         unit.reporting.set_cursor(MESSAGES, last_message)
         unit.reporting.set_cursor(EVENTS, last_event)
         unit.commit()
     return max(messages, events)
 
 
-def refresh(unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_id: int) -> None:
-    """Write one conversation's facts again from its whole record."""
-    conversation = unit.conversations.get(conversation_id)
-    if conversation is None:
-        return
-    facts = conversation_facts(conversation, book)
-    messages, whole = facts_of(facts, unit.reporting.record(conversation_id))
-    unit.reporting.replace(facts, messages, whole)
+def refresh(unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_ids: Sequence[int]) -> None:
+    """Write the facts of these conversations again from their whole records."""
+    conversations = unit.conversations.get_many(conversation_ids)
+    records = unit.reporting.records(list(conversations))
+    computed = []
+    for conversation_id, conversation in conversations.items():
+        facts = conversation_facts(conversation, book)
+        computed.append((facts, *facts_of(facts, records[conversation_id])))
+    unit.reporting.replace(computed)
 
 
 def conversation_facts(conversation: Conversation, book: PolicyBook) -> ConversationFacts:

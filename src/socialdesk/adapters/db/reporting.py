@@ -3,8 +3,9 @@ the facts written in place of the old ones (docs/metrics.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -78,84 +79,94 @@ class ReportingStore:
         changed = {c for _, c, kind in rows if c is not None and kind in CHANGES}
         return changed, rows[-1][0] if rows else after, len(rows)
 
-    def record(self, conversation_id: int) -> list[RecordedMessage]:
-        """The conversation's customer messages and brand messages (not notes)."""
+    def records(self, conversation_ids: Collection[int]) -> dict[int, list[RecordedMessage]]:
+        """The customer messages and brand messages (not notes) of each conversation."""
+        found: dict[int, list[RecordedMessage]] = {c: [] for c in conversation_ids}
+        if not found:
+            return found
         rows = self.conn.execute(
-            select(m.id, m.created_at, m.direction, m.author_agent_id, m.triage, m.meta).where(
-                m.conversation_id == conversation_id, m.direction.in_(("inbound", "outbound"))
-            )
+            select(
+                m.conversation_id,
+                m.id,
+                m.created_at,
+                m.direction,
+                m.author_agent_id,
+                m.triage["sentiment"].as_string(),
+                m.triage["needs_response"].as_boolean(),
+                m.meta["auto_ack"].as_string(),
+            ).where(m.conversation_id.in_(list(found)), m.direction.in_(("inbound", "outbound")))
         )
-        found = []
-        for row_id, at, direction, agent_id, triage, meta in rows:
-            triage = triage or {}
-            found.append(
+        for conversation_id, row_id, at, direction, agent_id, sentiment, needs, ack in rows:
+            found[conversation_id].append(
                 RecordedMessage(
                     id=row_id,
                     at=at,
                     direction=direction,
                     agent_id=agent_id,
-                    sentiment=triage.get("sentiment"),
-                    needs_response=bool(triage.get("needs_response")),
-                    auto_ack=bool((meta or {}).get("auto_ack")),
+                    sentiment=sentiment,
+                    needs_response=bool(needs),
+                    auto_ack=ack is not None,
                 )
             )
         return found
 
     def replace(
-        self,
-        conversation: ConversationFacts,
-        facts: Sequence[MessageFact],
-        whole: ConversationFact,
+        self, facts: Sequence[tuple[ConversationFacts, Sequence[MessageFact], ConversationFact]]
     ) -> None:
-        """The conversation's facts, in place of those written before."""
-        dims = {
-            "conversation_id": conversation.id,
-            "platform": conversation.platform,
-            "channel_id": conversation.channel_id,
-            "team_id": conversation.team_id,
-            "intent": conversation.intent,
-        }
+        """Each conversation's facts, in place of those written before (one statement each)."""
+        if not facts:
+            return
+        ids = [conversation.id for conversation, _, _ in facts]
         rm = t.report_messages.c
-        self.conn.execute(delete(t.report_messages).where(rm.conversation_id == conversation.id))
-        if facts:
-            self.conn.execute(
-                insert(t.report_messages),
-                [
-                    {
-                        **dims,
-                        "message_id": f.message_id,
-                        "at": f.at,
-                        "direction": f.direction,
-                        "agent_id": conversation.assignee_id
-                        if f.direction == "inbound"
-                        else f.agent_id,
-                        "sentiment": f.sentiment,
-                        "needs_response": f.needs_response,
-                        "suppressed": conversation.suppressed and f.direction == "inbound",
-                        "engaged": f.engaged,
-                        "auto_ack": f.auto_ack,
-                        "responded_at": f.responded_at,
-                        "response_kind": f.response_kind,
-                        "response_seconds": f.response_seconds,
-                        "response_business_seconds": f.response_business_seconds,
-                        "sla_met": f.sla_met,
-                    }
-                    for f in facts
-                ],
-            )
+        self.conn.execute(delete(t.report_messages).where(rm.conversation_id.in_(ids)))
+        self.conn.execute(delete(t.report_conversations).where(rc.conversation_id.in_(ids)))
+        message_rows = [
+            {
+                **_dimensions(conversation),
+                "message_id": f.message_id,
+                "at": f.at,
+                "direction": f.direction,
+                "agent_id": conversation.assignee_id if f.direction == "inbound" else f.agent_id,
+                "sentiment": f.sentiment,
+                "needs_response": f.needs_response,
+                "suppressed": conversation.suppressed and f.direction == "inbound",
+                "engaged": f.engaged,
+                "auto_ack": f.auto_ack,
+                "responded_at": f.responded_at,
+                "response_kind": f.response_kind,
+                "response_seconds": f.response_seconds,
+                "response_business_seconds": f.response_business_seconds,
+                "sla_met": f.sla_met,
+            }
+            for conversation, messages, _ in facts
+            for f in messages
+        ]
+        if message_rows:
+            self.conn.execute(insert(t.report_messages), message_rows)
         self.conn.execute(
-            delete(t.report_conversations).where(rc.conversation_id == conversation.id)
+            insert(t.report_conversations),
+            [
+                {
+                    **_dimensions(conversation),
+                    "agent_id": conversation.assignee_id,
+                    "opened_at": whole.opened_at,
+                    "engaged_at": whole.engaged_at,
+                    "sentiment_before": whole.sentiment_before,
+                    "sentiment_after": whole.sentiment_after,
+                    "closed_at": whole.closed_at,
+                    "resolution_seconds": whole.resolution_seconds,
+                    "resolution_business_seconds": whole.resolution_business_seconds,
+                }
+                for conversation, _, whole in facts
+            ],
         )
-        self.conn.execute(
-            insert(t.report_conversations).values(
-                **dims,
-                agent_id=conversation.assignee_id,
-                opened_at=whole.opened_at,
-                engaged_at=whole.engaged_at,
-                sentiment_before=whole.sentiment_before,
-                sentiment_after=whole.sentiment_after,
-                closed_at=whole.closed_at,
-                resolution_seconds=whole.resolution_seconds,
-                resolution_business_seconds=whole.resolution_business_seconds,
-            )
-        )
+
+
+def _dimensions(conversation: ConversationFacts) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation.id,
+        "platform": conversation.platform,
+        "channel_id": conversation.channel_id,
+        "team_id": conversation.team_id,
+        "intent": conversation.intent,
+    }
