@@ -14,35 +14,20 @@ timed apart. The issue's target: the 30-day dashboard in at most 300 ms of serve
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from ingest import calibration, database, machine
-from pages import Loader, desk_at, percentile, prepare, timed
+from ingest import calibration, machine
+from pages import Loader, desk_at, percentile, prepare, seeded_desk_main, timed
 from sqlalchemy import func, select
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.queries.analytics import Cut, Dimension, breakdown, overview, series
-from socialdesk.services.reporting import BATCH, project
-
-
-def catch_up(desk: Desk) -> int:
-    """Run the reporting job until it has read everything; returns the rows read."""
-    read = 0
-    while True:
-        done = project(
-            desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=desk.clock.now()
-        )
-        read += done
-        if done < BATCH:
-            return read
+from socialdesk.worker import catch_up_reporting
 
 
 def dashboard(desk: Desk, cut: Cut) -> Callable[[], dict[str, float]]:
@@ -82,12 +67,13 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         cast = prepare(desk, now)
         loader = Loader(desk, cast, now, args.seed)
         rows, load_s = timed(lambda: loader.run(args.conversations))
-        read, project_s = timed(lambda: catch_up(desk))
+        read, project_s = timed(lambda: catch_up_reporting(desk))
         desk.refresh_statistics()
         desk.engine.dispose()
         with desk.engine.connect() as conn:
             facts = conn.execute(select(func.count()).select_from(t.report_messages)).scalar()
-        month = Cut(now - timedelta(days=30), now)
+        hour = now.replace(minute=0, second=0, microsecond=0)  # pages ask for whole local days
+        month = Cut(hour - timedelta(days=30), hour)
         team = next(iter(cast.team_ids.values()))
         before = calibration()
         timings = {
@@ -127,20 +113,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-analytics-") as folder:
-        if args.database_url:
-            result = run(args.database_url, args)
-        else:
-            with database(args.engine, Path(folder)) as url:
-                result = run(url, args)
-    print(json.dumps(result, indent=2))
+    seeded_desk_main(__doc__ or "", run, repeat=15)
 
 
 if __name__ == "__main__":

@@ -787,10 +787,18 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def seeded_desk_main(
+    doc: str,
+    run: Callable[[str, argparse.Namespace], dict[str, Any]],
+    **counts: int,
+) -> None:
+    """The command line the benchmarks on the seeded desk share: `--conversations`, `--seed`,
+    `--database-url` or `--engine`, and one count option per keyword (`requests=30` gives
+    `--requests 30`); prints what `run` returns as JSON."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     parser.add_argument(
@@ -800,13 +808,17 @@ def main() -> None:
         help="without --database-url: a SQLite file, or a throwaway PostgreSQL cluster",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         if args.database_url:
             result = run(args.database_url, args)
         else:
             with database(args.engine, Path(folder)) as url:
                 result = run(url, args)
     print(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    seeded_desk_main(__doc__ or "", run, requests=30)
 
 
 if __name__ == "__main__":

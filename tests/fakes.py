@@ -444,6 +444,9 @@ class FakeMessages(_Repo):
             verified=bool(identity.verified) if identity else False,
             customer_tags=frozenset(customer.tags) if customer else frozenset(),
             listening_query=m.meta.get("listening_query"),
+            listening_queries=frozenset(
+                str(n).casefold() for n in m.meta.get("listening_queries", ())
+            ),
             first_message=not earlier,
             message_id=m.id,
             conversation_id=m.conversation_id,

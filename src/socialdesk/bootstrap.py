@@ -21,8 +21,10 @@ from socialdesk.adapters.secrets import FernetSecretBox
 from socialdesk.config import Settings
 from socialdesk.domain.connectors import QuarantinedDelivery
 from socialdesk.domain.sla import ResponseTargets
+from socialdesk.domain.spikes import SpikeSettings
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
+from socialdesk.services.notifications import Destination
 from socialdesk.services.playbooks import LivePlaybook, Runtime
 from socialdesk.services.ports import (
     AnalyticsUnitOfWorkFactory,
@@ -36,6 +38,7 @@ from socialdesk.services.ports import (
     SecretBox,
     UnitOfWorkFactory,
 )
+from socialdesk.services.spikes import ALERT_TARGET, SpikePolicy
 from socialdesk.services.triage import TriagePolicy
 from socialdesk.services.webhooks import replay
 
@@ -100,6 +103,26 @@ class Desk:
             target_minutes=self.policy.targets.first_response.total_seconds() / 60,
             public_url=self.settings.public_url,
             capabilities=self.connectors.capabilities,
+        )
+
+    def spike_policy(self) -> SpikePolicy:
+        """How the spike job runs and where its alerts go (SOCIALDESK_TIMEZONE, SPIKE_*,
+        ALERT_WEBHOOK_URL, ALERT_EMAIL)."""
+        s = self.settings
+        emails = tuple(a.strip() for a in (s.alert_email or "").split(",") if a.strip())
+        wanted = s.alert_webhook_url or emails
+        return SpikePolicy(
+            timezone=s.timezone,
+            every=timedelta(minutes=s.spike_check_minutes),
+            settings=SpikeSettings(
+                min_volume=s.spike_min_volume,
+                z_threshold=s.spike_z_threshold,
+                release_z=min(SpikeSettings().release_z, s.spike_z_threshold),
+            ),
+            destination=Destination(ALERT_TARGET, s.alert_webhook_url or None, emails)
+            if wanted
+            else None,
+            public_url=s.public_url,
         )
 
     @property

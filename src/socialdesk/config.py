@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/socialdesk.db"
@@ -77,10 +78,49 @@ class Settings(BaseSettings):
         "smtp+starttls://…:587 or smtps://…:465",
     )
     mail_from: str = Field("socialdesk@localhost", description="sender of escalation e-mails")
+    timezone: str = Field(
+        "UTC",
+        description="the desk's time zone (IANA name, e.g. Europe/Berlin): local hours of the "
+        "week for spike baselines, local days in counts",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="spike alerts are POSTed here as signed JSON (like escalations)"
+    )
+    alert_email: str | None = Field(
+        None, description="spike alerts are e-mailed here (several addresses: comma-separated)"
+    )
+    spike_check_minutes: float = Field(
+        5, ge=1, le=60, description="how often the spike job measures the current hour"
+    )
+    spike_min_volume: int = Field(
+        10, ge=1, description="fewer posts in an hour than this is never a volume spike"
+    )
+    spike_z_threshold: float = Field(
+        4.0, ge=1, le=20, description="how unusual an hour must be to alert (robust z-score)"
+    )
     secret_key_file: Path = Field(
         Path("var/secret.key"), description="where the credential key is kept when not given"
     )
     login_failure_delay_seconds: float = Field(
         1.0, ge=0, le=10, description="how long a failed web sign-in waits before answering"
     )
+    staffing_handle_minutes: float = Field(
+        6,
+        gt=0,
+        le=480,
+        description="handle time for staffing plans while fewer than 50 replies can be "
+        "measured (docs/staffing.md)",
+    )
     log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A wrong zone is refused at start, not found by the first job that counts local hours."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC"
+            ) from exc
+        return value

@@ -1,6 +1,7 @@
 """Background jobs: triage of new messages, the live playbook on them, SLA due times and their
 warnings, priorities that grow while customers wait, snoozed conversations whose time has come,
-replies and escalations to send, and channels to poll.
+replies and escalations to send, channels to poll, and spikes to alert about (listening queries
+are matched inside the triage job, before the playbook sees a message).
 
 With SQLite the web process runs this loop in a thread (one process does it all); with PostgreSQL
 any number of `socialdesk worker` processes may run it, since each job claims its rows with
@@ -18,6 +19,7 @@ import structlog
 from socialdesk.bootstrap import Desk
 from socialdesk.services.conversations import wake_due_snoozes
 from socialdesk.services.delivery import deliver_due
+from socialdesk.services.listening import listen
 from socialdesk.services.notifications import deliver_notifications
 from socialdesk.services.playbooks import BATCH as PLAYBOOK_BATCH
 from socialdesk.services.playbooks import escalate_sla, run_pending
@@ -25,6 +27,9 @@ from socialdesk.services.polling import poll_due
 from socialdesk.services.reporting import BATCH as REPORTING_BATCH
 from socialdesk.services.reporting import project
 from socialdesk.services.sla import sweep as sla_sweep
+from socialdesk.services.spikes import detect_spikes
+from socialdesk.services.surveys import BATCH as SURVEY_BATCH
+from socialdesk.services.surveys import ask_after_close
 from socialdesk.services.triage import BATCH, rescore_waiting, triage_pending
 
 log = structlog.get_logger("socialdesk.worker")
@@ -34,7 +39,11 @@ def _triage(desk: Desk) -> int:
     triaged = 0
     while True:
         done = triage_pending(
-            desk.uow, desk.classifier(), now=desk.clock.now(), policy=desk.triage_policy
+            desk.analytics_uow,
+            desk.classifier(),
+            now=desk.clock.now(),
+            policy=desk.triage_policy,
+            then=listen,
         )
         triaged += done
         if done < BATCH:
@@ -63,7 +72,8 @@ def _sla(desk: Desk) -> int:
     ).refreshed
 
 
-def _reporting(desk: Desk) -> int:
+def catch_up_reporting(desk: Desk) -> int:
+    """Run the reporting job until it has read everything new; returns the rows read."""
     read = 0
     while True:
         done = project(
@@ -72,6 +82,16 @@ def _reporting(desk: Desk) -> int:
         read += done
         if done < REPORTING_BATCH:
             return read
+
+
+def _surveys(desk: Desk) -> int:
+    runtime = desk.playbook_runtime()
+    sent = 0
+    while True:
+        report = ask_after_close(desk.analytics_uow, runtime, now=desk.clock.now())
+        sent += report.sent
+        if report.read < SURVEY_BATCH:
+            return sent
 
 
 JOBS: dict[str, Callable[[Desk], int]] = {
@@ -84,11 +104,15 @@ JOBS: dict[str, Callable[[Desk], int]] = {
         desk.uow, now=desk.clock.now(), policy=desk.triage_policy
     ),
     "woken": lambda desk: wake_due_snoozes(desk.uow(), desk.clock.now()),
+    "surveyed": _surveys,
     "delivered": lambda desk: deliver_due(desk.uow, desk.connectors, now=desk.clock.now()).total,
     "notified": lambda desk: (
         deliver_notifications(desk.uow, desk.notifier, now=desk.clock.now()).sent
     ),
-    "reported": _reporting,
+    "reported": catch_up_reporting,
+    "spikes": lambda desk: len(
+        detect_spikes(desk.analytics_uow, now=desk.clock.now(), policy=desk.spike_policy()).opened
+    ),
     "polled": lambda desk: (
         poll_due(desk.uow, desk.connectors, now=desk.clock.now(), policy=desk.policy).messages
     ),

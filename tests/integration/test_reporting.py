@@ -13,6 +13,7 @@ The day (UTC, desk targets: first and next response within 1 h):
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,72 @@ def test_running_the_job_again_changes_nothing(desk: Desk, day: dict[str, int]) 
     with desk.engine.connect() as conn:
         again = overview(conn, cut())
     assert first == again
+
+
+def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
+    desk: Desk, day: dict[str, int], clock: FrozenClock
+) -> None:
+    """Every single-filter cut read from the rollups (whole hours) equals the same cut read
+    from the facts (a range one second wider, which the rollups cannot serve)."""
+    with desk.uow(read_only=True) as unit:
+        sam = unit.agents.get(day["sam"])
+    assert sam is not None
+    later = at(12, 30)
+    actions.assign(
+        desk.uow(), sam, day["b"], actions.Assignment(assignee_id=sam.id, team_id=None), later
+    )
+    actions.retag(desk.uow(), sam, day["c"], ["refund"], [], later)
+    actions.retag(desk.uow(), sam, day["a"], ["refund"], [], later)
+    actions.reopen(desk.uow(), sam, day["a"], later, desk.policy.targets)
+    project(desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=at(13))
+    cuts: list[dict[str, Any]] = [
+        {},
+        {"platform": "x"},
+        {"channel_id": day["mail"]},
+        {"agent_id": day["sam"]},
+        {"intent": "billing"},
+        {"tag": "refund"},
+    ]
+    with desk.engine.connect() as conn:
+        for filters in cuts:
+            rolled = overview(conn, cut(**filters))
+            wider = Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1), **filters)
+            assert rolled == overview(conn, wider), filters
+            later_end = Cut(DAY, DAY + timedelta(days=1, seconds=1), **filters)
+            by_rollup = series(conn, cut(**filters), hourly=True)
+            assert by_rollup == series(conn, later_end, hourly=True)[:24], filters
+        assert overview(conn, cut(tag="refund")).inbound == 3  # A's two messages and C's
+        assert overview(conn, cut(agent_id=day["sam"])).inbound == 3  # A's two and B's
+        assert breakdown(conn, cut(), Dimension.TAG) == breakdown(
+            conn, Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1)), Dimension.TAG
+        )
+
+
+def test_a_survey_question_answers_nobody_and_its_answer_needs_nothing(
+    desk: Desk, day: dict[str, int]
+) -> None:
+    """B's customer is asked a CSAT question and answers "5": neither is a response."""
+    later = at(13)
+    ingest(
+        desk.uow,
+        [
+            f.outbound(day["x"], "b-survey", "b1", at=later, meta={"survey": "csat"}),
+            f.inbound(
+                day["x"],
+                "b-answer",
+                "5 help",
+                author="cust-b",
+                at=later + timedelta(minutes=1),
+                in_reply_to="b-survey",
+                meta={"survey_answer": {"survey_id": 1, "score": 5}},
+            ),
+        ],
+        now=later,
+        policy=desk.policy,
+        source="test",
+    )
+    settle(desk, later + timedelta(minutes=5))
+    with desk.engine.connect() as conn:
+        o = overview(conn, cut())
+    assert (o.inbound, o.outbound, o.auto_acks) == (6, 3, 1)
+    assert (o.needing_response, o.responded, o.first_response.count) == (4, 3, 2)

@@ -144,7 +144,9 @@ class _Tally:
     def __init__(self, playbook: Playbook, sla_minutes: SlaMinutes) -> None:
         self.evaluate = playbook.evaluate
         self.sla_minutes = sla_minutes
-        self.rule_names = [rule.name for rule in playbook.rules if rule.enabled]
+        self.rule_names = [  # close rules never see a message: a 0 would look like a typo
+            rule.name for rule in playbook.rules if rule.enabled and rule.trigger == "message"
+        ]
         self.counts: dict[int, int] = {}
         self.kept: dict[int, Evaluation] = {}
         self.measured = self.met = 0

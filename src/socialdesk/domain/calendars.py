@@ -48,6 +48,7 @@ it never walks minute by minute.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)  # raises InvalidInput for an unknown zone
+        zone(self.timezone)  # raises InvalidInput for an unknown zone
         object.__setattr__(self, "hours", _validated_hours(self.hours))
         holidays = frozenset(self.holidays)
         for day in holidays:
@@ -255,7 +256,7 @@ class _Tables:
     _LIMIT = 50_000  # entries per table before it is emptied: ~130 years of dates
 
     def __init__(self, calendar: BusinessCalendar) -> None:
-        self.zone = _zone(calendar.timezone)
+        self.zone = zone(calendar.timezone)
         self._hours = calendar.hours
         self._holidays = frozenset(d.toordinal() for d in calendar.holidays)
         self._starts: dict[int, datetime] = {}
@@ -377,15 +378,17 @@ class _IdleGuard:
 
 
 @lru_cache(maxsize=512)
-def _zone(key: str) -> ZoneInfo:
+@functools.lru_cache(maxsize=64)
+def zone(key: str, field: str = "timezone") -> ZoneInfo:
+    """The IANA time zone named `key`; InvalidInput naming `field` when there is none."""
     if not isinstance(key, str) or not key:
-        raise InvalidInput("a time zone is required, e.g. 'Europe/Berlin'", field="timezone")
+        raise InvalidInput("a time zone is required, e.g. 'Europe/Berlin'", field=field)
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidInput(
             f"unknown time zone {key!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'",
-            field="timezone",
+            field=field,
         ) from exc
 
 

@@ -119,6 +119,12 @@ class Conversation:
         self.sla_due_at = targets.due(self.waiting_since, self.first_response_at is not None)
         return reopened
 
+    def record_survey_answer(self, at: datetime, now: datetime) -> None:
+        """The customer wrote after the close only to answer its survey: the message joins the
+        conversation, which keeps its state (closed, out of the queue: nobody owes an answer)."""
+        self.last_inbound_at = at if self.last_inbound_at is None else max(self.last_inbound_at, at)
+        self._touch_message(at, now)
+
     def record_brand_reply(self, at: datetime, now: datetime, status_after: Status) -> None:
         """The brand answered (through the desk or natively on the platform) at time `at`."""
         if self.first_response_at is None and self.waiting_since is not None:

@@ -22,11 +22,16 @@ nobody for the system) and when.
      ├── SlaWarning / SlaBreached the next due time came within the policy's warning window / passed
      ├── PlaybookMatched          rules of the live playbook fired on a message (what they did)
      ├── ConversationSuppressed   the playbook decided no response is needed (reason)
+     ├── SurveySent               a CSAT/NPS question went into the outbox after a close
+     ├── SurveyAnswered           the customer gave a score (by message or on the answer page)
      ├── PlaybookActivated        a playbook version went live (saved, activated, rolled back)
      ├── ChannelCreated           an admin connected a channel
      ├── ChannelUpdated           an admin changed its settings (names only) or switched it off/on
      ├── AgentCreated             an admin added a user
      ├── TokenCreated / TokenRevoked
+     ├── ReviewSubmitted          a supervisor scored a closed conversation on the rubric
+     ├── ListeningQueryChanged    a supervisor created, changed, switched off or deleted a query
+     ├── SpikeAlerted             the spike job opened or closed an alert
 """
 
 from __future__ import annotations
@@ -255,3 +260,50 @@ class TokenCreated(Event):
 class TokenRevoked(Event):
     name: ClassVar[str] = "token_revoked"
     token_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewSubmitted(Event):
+    name: ClassVar[str] = "review_submitted"
+    review_id: int
+    agent_id: int | None  # whose work was reviewed
+    rubric_id: int
+    score: int
+    sampled_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListeningQueryChanged(Event):
+    name: ClassVar[str] = "listening_query_changed"
+    query_id: int
+    query_name: str
+    change: str  # created | updated | deleted
+    query: str | None = None  # the text (None when deleted)
+    active: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpikeAlerted(Event):
+    name: ClassVar[str] = "spike_alerted"
+    alert_id: int
+    subject_kind: str
+    subject: str
+    change: str  # opened | closed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveySent(Event):
+    name: ClassVar[str] = "survey_sent"
+    survey_id: int
+    kind: str
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyAnswered(Event):
+    name: ClassVar[str] = "survey_answered"
+    survey_id: int
+    kind: str
+    score: int
+    via: str
+    message_id: int | None

@@ -33,10 +33,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.domain.platforms import PLATFORM_NAME
+from socialdesk.domain.text import text_problem
 
 MAX_QUERY_CHARS = 2_000
 MAX_DEPTH = 20  # parentheses and NOTs inside each other; real queries need three or four
@@ -516,3 +518,109 @@ def parse_query(text: str) -> Query:
             MAX_QUERY_CHARS,
         )
     return _Parser(text).parse()
+
+
+# --------------------------------------------------------------------------------------------------
+# Highlighting: where a matched post shows the terms it was found by
+
+
+def highlights(query: Query, text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of `text` holding the query's terms (`terms()`), sorted, overlaps
+    merged: what a page marks in a matched post. Words compare as `matches` compares them (case
+    and accents ignored, `refund*` by prefix); the text is read as written, so the spans index it."""
+    terms = query.terms()
+    if not terms:
+        return []
+    words: list[tuple[int, int, str]] = []  # a written word folding into several gives each
+    for found in _WORD.finditer(text):
+        words.extend((found.start(), found.end(), w) for w in _WORD.findall(fold(found.group())))
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        if isinstance(term, Word):
+            spans.extend(
+                (start, end)
+                for start, end, w in words
+                if w == term.word or (term.prefix and w.startswith(term.word))
+            )
+        elif isinstance(term, Phrase):
+            size = len(term.words)
+            spans.extend(
+                (words[i][0], words[i + size - 1][1])
+                for i in range(len(words) - size + 1)
+                if tuple(w for _, _, w in words[i : i + size]) == term.words
+            )
+        else:
+            pattern, wanted = (
+                (_MENTION, term.handle) if isinstance(term, Mention) else (_HASHTAG, term.tag)
+            )
+            spans.extend(m.span() for m in pattern.finditer(text) if fold(m.group(1)) == wanted)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# --------------------------------------------------------------------------------------------------
+# Saved queries
+
+MAX_NAME = 100
+TAG_PREFIX = "listening:"
+_SLUG_MAX = 40  # a tag holds 50 characters, "listening:" takes 10
+_NOT_SLUG = re.compile(r"[^\w.-]+")
+
+
+@dataclass(slots=True)
+class SavedQuery:
+    """A listening query the desk keeps: its name (what playbook rules, tags and alerts call it),
+    the query as typed (parsed again where it is used: the text is what people edit), and whether
+    new posts are matched against it."""
+
+    name: str
+    query: str
+    created_at: datetime
+    updated_at: datetime
+    active: bool = True
+    author_id: int | None = None
+    id: int | None = None
+
+    @property
+    def tag(self) -> str:
+        return query_tag(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A public inbound message as matching needs it, with its `meta` to record the matches in."""
+
+    message_id: int
+    conversation_id: int
+    text: str
+    created_at: datetime
+    platform: str
+    author_handle: str | None
+    meta: dict[str, Any]
+
+
+def check_name(raw: str) -> str:
+    """The name with its blank space collapsed, or InvalidInput saying what is wrong."""
+    name = " ".join(raw.split())
+    problem = text_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"the name {problem}", field="name")
+    if not name:
+        raise InvalidInput("give the query a name, e.g. 'outage watch'", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(
+            f"the name is {len(name)} characters long; the limit is {MAX_NAME}", field="name"
+        )
+    return name
+
+
+def query_tag(name: str) -> str:
+    """The tag a matched post's conversation gets: `listening:` and the name folded into a slug
+    (`Outage Watch` → `listening:outage-watch`)."""
+    slug = _NOT_SLUG.sub("-", fold(name)).strip("-._")[:_SLUG_MAX].strip("-._")
+    return TAG_PREFIX + (slug or "query")

@@ -19,6 +19,8 @@ Why the shape is what it is:
   evaluation after a match, for rules whose verdict must be final (spam).
 - `Evaluation` keeps both the raw trail (`matched`, `actions`) for "why did this happen?" and the
   resolved view the services act on.
+- Rules with `trigger: close` are not run on messages: they run once when a conversation closes
+  (`Playbook.on_close`) and decide whether its customer is asked for a survey.
 - Every constructor checks its values and raises `InvalidInput` with a sentence a supervisor can act
   on; the YAML adapter catches those and reports them with file, line and rule.
 """
@@ -36,6 +38,7 @@ from typing import Any, ClassVar
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.domain.messages import MessageKind, Visibility
 from socialdesk.domain.platforms import PLATFORM_NAME
+from socialdesk.domain.surveys import SurveyKind
 from socialdesk.domain.tags import normalise_tag
 from socialdesk.domain.triage import SENTIMENTS
 
@@ -69,13 +72,20 @@ class Facts:
     verified: bool = False
     customer_tags: frozenset[str] = frozenset()
     business_hours: bool = True
-    listening_query: str | None = None
+    listening_query: str | None = None  # the search a channel's poller found the post by
+    # Names of the desk's listening queries that matched the post, case-folded (services/listening)
+    listening_queries: frozenset[str] = frozenset()
     first_message: bool = True
     message_id: int | None = None
     conversation_id: int | None = None
     # Set only when the rules run because the conversation's SLA entered warning or breach
     # (ok | warning | breached), so rules can escalate a conversation that is running late.
     sla_state: str | None = None
+    # Set only when the `trigger: close` rules run because the conversation closed: its team's
+    # name, its tags and the reason given for closing it.
+    team: str | None = None
+    conversation_tags: frozenset[str] = frozenset()
+    close_reason: str | None = None
 
 
 Predicate = Callable[[Facts], bool]
@@ -224,7 +234,17 @@ class Not(Condition):
 
 # Text facts compared case-insensitively against a set; the closed ones are checked on parse so
 # that `sentiment: negtive` is an error instead of a rule that never matches.
-TEXT_FACTS = ("platform", "visibility", "kind", "sentiment", "intent", "language", "sla_state")
+TEXT_FACTS = (
+    "platform",
+    "visibility",
+    "kind",
+    "sentiment",
+    "intent",
+    "language",
+    "sla_state",
+    "team",
+    "close_reason",
+)
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "visibility": tuple(v.value for v in Visibility),
     "kind": tuple(k.value for k in MessageKind),
@@ -487,24 +507,36 @@ class HasPii(Condition):
 class CustomerTag(Condition):
     """`customer_tag`: the customer carries any of the tags (tags are lower case, see tags.py)."""
 
+    keyword: ClassVar[str] = "customer_tag"
+    fact: ClassVar[str] = "customer_tags"
     tags: frozenset[str]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", _folded(self.tags, "customer_tag"))
+        object.__setattr__(self, "tags", _folded(self.tags, self.keyword))
 
     def compile(self) -> Predicate:
         tags = self.tags
+        get = operator.attrgetter(self.fact)
 
         def tagged(facts: Facts) -> bool:
-            return not tags.isdisjoint(facts.customer_tags)
+            return not tags.isdisjoint(get(facts))
 
         return tagged
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationTag(CustomerTag):
+    """`conversation_tag`: the conversation carries any of the tags (known when it closes)."""
+
+    keyword: ClassVar[str] = "conversation_tag"
+    fact: ClassVar[str] = "conversation_tags"
+
+
+@dataclass(frozen=True, slots=True)
 class ListeningQuery(Condition):
-    """`listening_query: true` (found by any listening query, i.e. not addressed to us) or a query
-    name / list of names."""
+    """`listening_query: true` (matched by any of the desk's listening queries, or found by a
+    channel's search poller, which brings posts not addressed to us) or a query name / list of
+    names (either kind)."""
 
     names: frozenset[str] | None = None
 
@@ -513,13 +545,19 @@ class ListeningQuery(Condition):
             object.__setattr__(self, "names", _folded(self.names, "listening_query"))
 
     def compile(self) -> Predicate:
-        if self.names is None:
+        names = self.names
+        if names is None:
 
             def found(facts: Facts) -> bool:
-                return facts.listening_query is not None
+                return facts.listening_query is not None or bool(facts.listening_queries)
 
             return found
-        return _text_in(operator.attrgetter("listening_query"), self.names)
+        by_poller = _text_in(operator.attrgetter("listening_query"), names)
+
+        def named(facts: Facts) -> bool:
+            return not names.isdisjoint(facts.listening_queries) or by_poller(facts)
+
+        return named
 
 
 # The lower-cased text of the message being evaluated. Every keyword rule of every playbook
@@ -755,8 +793,56 @@ class PrivateChannel(Action):
             )
 
 
+SURVEY_KINDS = tuple(kind.value for kind in SurveyKind)
+MAX_QUIET_DAYS = 365
+MAX_EXPIRES_HOURS = 30 * 24
+
+
+@dataclass(frozen=True, slots=True)
+class AskSurvey(Action):
+    """`survey: csat` or `survey: {kind: nps, template: nps_question, quiet_days: 30,
+    expires_hours: 72}`: after the conversation closes, ask the customer for a score in the same
+    channel (only in rules with `trigger: close`).
+
+    `template` replaces the default question (it may hold `{survey.link}`); `quiet_days` is how
+    long a customer who was asked is left alone; `expires_hours` is how long an answer counts.
+    """
+
+    keyword: ClassVar[str] = "survey"
+    kind: str
+    template: str | None = None
+    quiet_days: int = 7
+    expires_hours: int = 72
+
+    def __post_init__(self) -> None:
+        if self.kind not in SURVEY_KINDS:
+            raise InvalidInput(
+                f"unknown survey {self.kind!r}{did_you_mean(str(self.kind), SURVEY_KINDS)};"
+                " use csat (1-5) or nps (0-10)"
+            )
+        if self.template is not None:
+            object.__setattr__(
+                self, "template", _require_text(self.template, "survey template (a template)")
+            )
+        for name, n, high in (
+            ("quiet_days", self.quiet_days, MAX_QUIET_DAYS),
+            ("expires_hours", self.expires_hours, MAX_EXPIRES_HOURS),
+        ):
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise InvalidInput(f"survey {name} must be a whole number, got {n!r}")
+            low = 0 if name == "quiet_days" else 1
+            if not low <= n <= high:
+                raise InvalidInput(f"survey {name} {n} is outside {low}..{high}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Rules, playbooks, evaluation
+
+# When a rule runs: on every triaged inbound message (the default), or once when a conversation
+# closes. Close rules see the conversation's latest customer message with its team, tags and
+# close reason, and only ask for surveys; message rules never do.
+TRIGGERS = ("message", "close")
+CLOSE_ACTIONS: tuple[type[Action], ...] = (AskSurvey,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -770,11 +856,31 @@ class Rule:
     enabled: bool = True
     line: int | None = None
     description: str = ""
+    trigger: str = "message"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _require_text(self.name, "a rule name"))
         if not self.then:
             raise InvalidInput(f"rule {self.name!r} has no actions: `then` must list at least one")
+        if self.trigger not in TRIGGERS:
+            raise InvalidInput(
+                f"unknown trigger {self.trigger!r}{did_you_mean(str(self.trigger), TRIGGERS)};"
+                " use message or close"
+            )
+        closing = self.trigger == "close"
+        for action in self.then:
+            if isinstance(action, CLOSE_ACTIONS) != closing:
+                raise InvalidInput(close_only(action.keyword, closing))
+
+
+def close_only(keyword: str, closing: bool) -> str:
+    """Why an action cannot go in a rule with this trigger."""
+    if closing:
+        return (
+            f"{keyword} does nothing when a conversation closes; rules with `trigger: close` "
+            "only take survey"
+        )
+    return f"{keyword} is sent when a conversation closes: put it in a rule with `trigger: close`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -822,6 +928,15 @@ class Evaluation:
             "suppress": self.suppress,
             "private": self.private,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingEvaluation:
+    """What the `trigger: close` rules say about a closed conversation: the rules that matched
+    and the survey to send (None: no survey)."""
+
+    matched: tuple[str, ...]
+    survey: AskSurvey | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -904,19 +1019,21 @@ class Playbook:
     rules: tuple[Rule, ...]
     targets: dict[str, EscalationTarget] = field(default_factory=dict)
     _program: tuple[_CompiledRule, ...] = field(init=False, repr=False, compare=False)
+    _closing: tuple[_CompiledRule, ...] = field(init=False, repr=False, compare=False)
     _cache: dict[_CacheKey, Evaluation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
-        object.__setattr__(
-            self,
-            "_program",
-            tuple(
-                (index, rule.when.compile(), rule.stop)
-                for index, rule in enumerate(self.rules)
-                if rule.enabled
-            ),
-        )
+        for name, trigger in (("_program", "message"), ("_closing", "close")):
+            object.__setattr__(
+                self,
+                name,
+                tuple(
+                    (index, rule.when.compile(), rule.stop)
+                    for index, rule in enumerate(self.rules)
+                    if rule.enabled and rule.trigger == trigger
+                ),
+            )
         object.__setattr__(self, "_cache", {})
 
     def evaluate(self, facts: Facts) -> Evaluation:
@@ -939,9 +1056,31 @@ class Playbook:
             cache[key] = found
         return found
 
+    @property
+    def runs_on_close(self) -> bool:
+        """Whether any enabled rule runs when a conversation closes (if none, closes need no
+        look at all)."""
+        return bool(self._closing)
+
+    def on_close(self, facts: Facts) -> ClosingEvaluation:
+        """Run the `trigger: close` rules in order against a closed conversation (`facts` of its
+        latest customer message, with team, tags and close reason); the last survey asked wins."""
+        matched: list[str] = []
+        survey: AskSurvey | None = None
+        for index, pred, stop in self._closing:
+            if pred(facts):
+                rule = self.rules[index]
+                matched.append(rule.name)
+                for action in rule.then:
+                    if isinstance(action, AskSurvey):
+                        survey = action
+                if stop:
+                    break
+        return ClosingEvaluation(tuple(matched), survey)
+
     def references(self) -> References:
         """Names the rules use, each with the rules (and lines) that use it, in rule order."""
-        kinds: dict[type[Action], tuple[dict[str, list[RuleRef]], Callable[[Any], str]]] = {}
+        kinds: dict[type[Action], tuple[dict[str, list[RuleRef]], Callable[[Any], str | None]]] = {}
         teams: dict[str, list[RuleRef]] = {}
         policies: dict[str, list[RuleRef]] = {}
         templates: dict[str, list[RuleRef]] = {}
@@ -950,6 +1089,7 @@ class Playbook:
         kinds[ApplySla] = (policies, operator.attrgetter("policy"))
         kinds[AutoAcknowledge] = (templates, operator.attrgetter("template"))
         kinds[Notify] = (targets, operator.attrgetter("target"))
+        kinds[AskSurvey] = (templates, operator.attrgetter("template"))
         for rule in self.rules:
             ref = RuleRef(rule.name, rule.line)
             for action in rule.then:
@@ -957,7 +1097,10 @@ class Playbook:
                 if kind is None:
                     continue
                 table, name_of = kind
-                refs = table.setdefault(name_of(action), [])
+                name = name_of(action)
+                if name is None:  # a survey with the default question
+                    continue
+                refs = table.setdefault(name, [])
                 if ref not in refs:
                     refs.append(ref)
 

@@ -63,6 +63,7 @@ class ConversationFacts:
     business_time: Callable[[datetime, datetime], timedelta]
     first_target: timedelta | None  # in business time; None: no promise
     next_target: timedelta | None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

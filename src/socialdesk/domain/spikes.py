@@ -40,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from statistics import median
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from socialdesk.domain.calendars import zone
 from socialdesk.domain.errors import InvalidInput
 
 HOUR = timedelta(hours=1)
@@ -169,7 +169,7 @@ def check_spike(
         raise InvalidInput(f"now ({now}) is before the hour being checked ({start})")
     counts = {b.hour_start: b for b in history if b.hour_start < start}
     first = min(counts, default=start) if since is None else since
-    local = start.astimezone(_zone(tz))
+    local = start.astimezone(zone(tz, "timezone"))
 
     same = _past_hours(local, cfg.weeks, (0,), first)
     hours = same if len(same) >= cfg.min_weeks else _past_hours(local, cfg.weeks, (-1, 0, 1), first)
@@ -240,16 +240,6 @@ def _past_hours(
 
 
 @lru_cache(maxsize=256)
-def _zone(key: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidInput(
-            f"unknown time zone {key!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'",
-            field="timezone",
-        ) from exc
-
-
 @dataclass(frozen=True, slots=True)
 class SpikeState:
     """What alerting remembers about one subject between checks; store it with the subject."""

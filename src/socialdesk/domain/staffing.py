@@ -45,8 +45,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from socialdesk.domain.calendars import zone
 from socialdesk.domain.errors import InvalidInput
 
 HOUR = timedelta(hours=1)
@@ -116,7 +117,7 @@ def forecast(
 
     Every datetime must be aware and on the hour; history hours must lie in the window, once each.
     """
-    zone = _zone(tz)
+    local = zone(tz, "tz")
     first = _on_hour(start, "start")
     low = _on_hour(history_start, "history_start")
     high = _on_hour(history_end, "history_end")
@@ -139,7 +140,7 @@ def forecast(
     cells: dict[int, dict[int, list[int]]] = {}
     at = max(low, high - lookback_weeks * WEEK)
     while at < high:
-        cell = cells.setdefault(_hour_of_week(at, zone), {}).setdefault(
+        cell = cells.setdefault(_hour_of_week(at, local), {}).setdefault(
             (high - at - HOUR) // WEEK, [0, 0]
         )
         cell[0] += counts.get(at, 0)
@@ -152,7 +153,7 @@ def forecast(
     result = []
     for i in range(weeks * 168):
         at = first + i * HOUR
-        key = _hour_of_week(at, zone)
+        key = _hour_of_week(at, local)
         values = weekly.get(key, [])
         basis = len(values)
         if not values:
@@ -320,8 +321,8 @@ def _weighted(values: list[tuple[int, float]], decay: float) -> tuple[float, flo
     return mean, math.sqrt(variance)
 
 
-def _hour_of_week(at: datetime, zone: ZoneInfo) -> int:
-    local = at.astimezone(zone)
+def _hour_of_week(at: datetime, tz: ZoneInfo) -> int:
+    local = at.astimezone(tz)
     return local.weekday() * 24 + local.hour
 
 
@@ -332,13 +333,3 @@ def _on_hour(value: datetime, name: str) -> datetime:
     on_hour = not (value.minute or value.second or value.microsecond)
     _require(on_hour, name, f"{name} must be on the hour, got {value.isoformat()}")
     return value
-
-
-def _zone(key: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidInput(
-            f"unknown time zone {key!r}; use an IANA name such as 'Europe/London' or 'UTC'",
-            field="tz",
-        ) from exc

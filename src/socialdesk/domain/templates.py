@@ -27,6 +27,7 @@ VARIABLES = {
     "conversation.id": "the conversation's number",
     "channel.name": "the brand account's name",
     "brand.name": "the channel's name, as customers see the brand",
+    "survey.link": "the answer page of the survey being asked (survey questions only)",
 }
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 MAX_BODY = 10_000

@@ -15,15 +15,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, ColumnElement, and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.domain.calendars import zone
 from socialdesk.domain.errors import InvalidInput
+from socialdesk.domain.rollups import ALL
+from socialdesk.queries.rollups import (
+    Scope,
+    Totals,
+    before,
+    histogram,
+    histograms_by_value,
+    per_value,
+    percentiles,
+    scope_of,
+    totals,
+)
+from socialdesk.queries.rollups import hourly as rollup_hours
 
 MAX_DAYS = 400
+EXACT_LIMIT = 5_000  # durations read exactly from the facts up to this many
+SENTIMENTS = ("negative", "neutral", "positive")
 SOCIAL = ("x", "facebook", "instagram")
 rm = t.report_messages.c
 rc = t.report_conversations.c
@@ -62,6 +77,7 @@ class Cut:
             raise InvalidInput("'to' must be after 'from'", field="to")
         if self.end - self.start > timedelta(days=MAX_DAYS):
             raise InvalidInput(f"a range may span at most {MAX_DAYS} days", field="to")
+        zone(self.tz, "tz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +239,31 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def overview(conn: Connection, cut: Cut) -> Overview:
-    messages = _message_cut(cut)
+def _scope(cut: Cut) -> Scope | None:
+    return scope_of(
+        cut.start,
+        cut.end,
+        {
+            "platform": cut.platform,
+            "channel": cut.channel_id,
+            "team": cut.team_id,
+            "agent": cut.agent_id,
+            "intent": cut.intent,
+            "tag": cut.tag,
+        },
+    )
+
+
+def _fact_totals(conn: Connection, cut: Cut) -> Totals:
+    """The counters of the rollups, summed from the facts (cuts the rollups cannot serve)."""
     inbound = rm.direction == "inbound"
     needing = and_(inbound, rm.needs_response.is_(True))
-    volume = conn.execute(
+    names = (
+        *("inbound", "outbound", "auto_acks", "negative", "needing", "responded"),
+        *("suppressed", "positive_engaged", "first_met", "first_judged", "next_met"),
+        *("next_judged", "first_responses", "next_responses"),
+    )
+    row = conn.execute(
         select(
             _count_if(inbound),
             _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
@@ -237,42 +273,63 @@ def overview(conn: Connection, cut: Cut) -> Overview:
             _count_if(and_(needing, rm.suppressed.is_(False), rm.responded_at.is_not(None))),
             _count_if(and_(needing, rm.suppressed.is_(True))),
             _count_if(and_(inbound, rm.engaged.is_(True), rm.sentiment == "positive")),
-        ).where(*messages)
+            _count_if(and_(rm.response_kind == "first", rm.sla_met.is_(True))),
+            _count_if(and_(rm.response_kind == "first", rm.sla_met.is_not(None))),
+            _count_if(and_(rm.response_kind == "next", rm.sla_met.is_(True))),
+            _count_if(and_(rm.response_kind == "next", rm.sla_met.is_not(None))),
+            _count_if(rm.response_kind == "first"),
+            _count_if(rm.response_kind == "next"),
+        ).where(*_message_cut(cut))
     ).one()
-    platforms = {
-        str(p): int(n)
-        for p, n in conn.execute(
-            select(rm.platform, func.count()).where(*messages, inbound).group_by(rm.platform)
-        )
-    }
-    first, first_sla = _responses(conn, cut, "first")
-    after, after_sla = _responses(conn, cut, "next")
-    total_in = int(volume[0])
+    counts = Counter({name: int(value) for name, value in zip(names, row, strict=True)})
+    counts.update(_sentiment_counts(conn, cut))
+    return Totals(counts)
+
+
+def overview(conn: Connection, cut: Cut) -> Overview:
+    scope = _scope(cut)
+    found = totals(conn, scope, cut.start, cut.end) if scope else _fact_totals(conn, cut)
+    counts = found.counts
+    if scope is not None and scope.dimension == ALL:
+        platforms = {
+            value: sums.counts["inbound"]
+            for value, sums in per_value(conn, "platform", cut.start, cut.end).items()
+            if sums.counts["inbound"]
+        }
+    else:
+        platforms = {
+            str(p): int(n)
+            for p, n in conn.execute(
+                select(rm.platform, func.count())
+                .where(*_message_cut(cut), rm.direction == "inbound")
+                .group_by(rm.platform)
+            )
+        }
+    total_in = counts["inbound"]
     social = sum(n for p, n in platforms.items() if p in SOCIAL)
-    before, after_counts, turned = _sentiment(conn, cut)
     csat, csat_mean, nps, nps_answers, asked, answered = _surveys(conn, cut)
     reviews, qa = conn.execute(
         select(func.count(), func.avg(rv.score)).where(*_review_cut(cut))
     ).one()
     return Overview(
         inbound=total_in,
-        outbound=int(volume[1]),
-        auto_acks=int(volume[2]),
-        negative_share=round(volume[3] / total_in, 4) if total_in else None,
+        outbound=counts["outbound"],
+        auto_acks=counts["auto_acks"],
+        negative_share=round(counts["negative"] / total_in, 4) if total_in else None,
         by_platform=platforms,
         social_share=round(social / total_in, 4) if total_in else None,
-        needing_response=int(volume[4]),
-        responded=int(volume[5]),
-        suppressed=int(volume[6]),
-        first_response=first,
-        next_response=after,
-        resolution=_resolution(conn, cut),
-        first_sla=first_sla,
-        next_sla=after_sla,
-        sentiment_before=before,
-        sentiment_after=after_counts,
-        turned_around=turned,
-        positive_after_engagement=int(volume[7]),
+        needing_response=counts["needing"],
+        responded=counts["responded"],
+        suppressed=counts["suppressed"],
+        first_response=_durations(conn, cut, "first", counts, scope),
+        next_response=_durations(conn, cut, "next", counts, scope),
+        resolution=_durations(conn, cut, "resolution", counts, scope),
+        first_sla=Attainment(counts["first_met"], counts["first_judged"]),
+        next_sla=Attainment(counts["next_met"], counts["next_judged"]),
+        sentiment_before=_shares(counts, "before"),
+        sentiment_after=_shares(counts, "after"),
+        turned_around=Attainment(counts["turned"], counts["turn_base"]),
+        positive_after_engagement=counts["positive_engaged"],
         csat=csat,
         csat_mean=csat_mean,
         nps=nps,
@@ -284,40 +341,46 @@ def overview(conn: Connection, cut: Cut) -> Overview:
     )
 
 
-def _responses(conn: Connection, cut: Cut, kind: str) -> tuple[Durations, Attainment]:
-    seconds = rm.response_business_seconds if cut.business else rm.response_seconds
-    rows = conn.execute(
-        select(seconds, rm.sla_met).where(*_message_cut(cut), rm.response_kind == kind)
-    ).all()
-    met = sum(1 for _, ok in rows if ok)
-    judged = sum(1 for _, ok in rows if ok is not None)
-    return durations([int(s) for s, _ in rows]), Attainment(met, judged)
+def _shares(counts: Counter[str], side: str) -> dict[str, int]:
+    return {s: counts[f"{side}_{s}"] for s in SENTIMENTS if counts[f"{side}_{s}"]}
 
 
-def _resolution(conn: Connection, cut: Cut) -> Durations:
-    seconds = rc.resolution_business_seconds if cut.business else rc.resolution_seconds
-    rows = conn.execute(select(seconds).where(*_conversation_cut(cut, rc.closed_at))).scalars()
-    return durations([int(s) for s in rows if s is not None])
+def _durations(
+    conn: Connection, cut: Cut, kind: str, counts: Counter[str], scope: Scope | None
+) -> Durations:
+    """Exact from the facts, unless the rollups serve the cut and hold more than EXACT_LIMIT of
+    them: then read from their histogram (buckets 5% wide)."""
+    name = f"{kind}_b" if cut.business else kind
+    many = counts["closed" if kind == "resolution" else f"{kind}_responses"] > EXACT_LIMIT
+    if scope is not None and many:
+        count, median, p90 = percentiles(histogram(conn, scope, cut.start, cut.end, name))
+        return Durations(count, median, p90)
+    if kind == "resolution":
+        seconds = rc.resolution_business_seconds if cut.business else rc.resolution_seconds
+        values = conn.execute(select(seconds).where(*_conversation_cut(cut, rc.closed_at)))
+    else:
+        seconds = rm.response_business_seconds if cut.business else rm.response_seconds
+        values = conn.execute(select(seconds).where(*_message_cut(cut), rm.response_kind == kind))
+    return durations([int(v) for (v,) in values if v is not None])
 
 
-def _sentiment(conn: Connection, cut: Cut) -> tuple[dict[str, int], dict[str, int], Attainment]:
+def _sentiment_counts(conn: Connection, cut: Cut) -> Counter[str]:
     rows = conn.execute(
         select(rc.sentiment_before, rc.sentiment_after, func.count())
         .where(*_conversation_cut(cut, rc.engaged_at))
         .group_by(rc.sentiment_before, rc.sentiment_after)
     ).all()
-    before: Counter[str] = Counter()
-    after: Counter[str] = Counter()
-    turned = base = 0
+    counts: Counter[str] = Counter()
     for was, now, n in rows:
+        counts["engaged"] += n
         if was:
-            before[was] += n
+            counts[f"before_{was}"] += n
         if now:
-            after[now] += n
+            counts[f"after_{now}"] += n
         if was == "negative" and now:
-            base += n
-            turned += n if now in ("neutral", "positive") else 0
-    return dict(before), dict(after), Attainment(turned, base)
+            counts["turn_base"] += n
+            counts["turned"] += n if now in ("neutral", "positive") else 0
+    return counts
 
 
 def _surveys(
@@ -358,7 +421,7 @@ def _hour(column: Any, dialect: str) -> Any:
     """The UTC hour a time falls in, as text both engines group by."""
     if dialect == "sqlite":
         return func.strftime("%Y-%m-%d %H", column)
-    return func.to_char(func.date_trunc("hour", column), "YYYY-MM-DD HH24")
+    return func.to_char(func.date_trunc("hour", func.timezone("UTC", column)), "YYYY-MM-DD HH24")
 
 
 def _parse_hour(text: str) -> datetime:
@@ -371,11 +434,11 @@ def bucket_starts(cut: Cut, hourly: bool) -> list[datetime]:
         first = cut.start.replace(minute=0, second=0, microsecond=0)
         count = math.ceil((cut.end - first) / timedelta(hours=1))
         return [first + timedelta(hours=i) for i in range(count)]
-    zone = ZoneInfo(cut.tz)
-    day: date = cut.start.astimezone(zone).date()
+    local = zone(cut.tz, "tz")
+    day: date = cut.start.astimezone(local).date()
     starts: list[datetime] = []
     while True:
-        start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+        start = datetime.combine(day, datetime.min.time(), local).astimezone(UTC)
         if start >= cut.end:
             return starts
         starts.append(start)
@@ -388,10 +451,33 @@ def series(conn: Connection, cut: Cut, *, hourly: bool | None = None) -> list[Po
     if hourly is None:
         hourly = cut.end - cut.start <= timedelta(days=2)
     starts = bucket_starts(cut, hourly)
-    dialect = conn.dialect.name
-    hour = _hour(rm.at, dialect)
-    counts: dict[datetime, list[int]] = {}
-    rows = conn.execute(
+    scope = _scope(cut)
+    names = ("inbound", "outbound", "negative", "opened", "closed")
+    if scope is not None:
+        per_hour = rollup_hours(conn, scope, cut.start, cut.end, *names)
+        earlier = before(conn, scope, cut.start, "opened", "closed")
+        backlog = earlier["opened"] - earlier["closed"]
+    else:
+        per_hour = _fact_hours(conn, cut)
+        backlog = _backlog_at(conn, cut, cut.start)
+    points = []
+    edges = [*starts[1:], cut.end]
+    hours = sorted(per_hour)
+    position = 0
+    for start, end in zip(starts, edges, strict=True):
+        sums: Counter[str] = Counter()
+        while position < len(hours) and hours[position] < end:
+            sums.update(per_hour[hours[position]])
+            position += 1
+        backlog += sums["opened"] - sums["closed"]
+        points.append(Point(start, sums["inbound"], sums["outbound"], sums["negative"], backlog))
+    return points
+
+
+def _fact_hours(conn: Connection, cut: Cut) -> dict[datetime, dict[str, int]]:
+    hour = _hour(rm.at, conn.dialect.name)
+    found: dict[datetime, dict[str, int]] = {}
+    for text, inbound, outbound, negative in conn.execute(
         select(
             hour,
             _count_if(rm.direction == "inbound"),
@@ -400,26 +486,16 @@ def series(conn: Connection, cut: Cut, *, hourly: bool | None = None) -> list[Po
         )
         .where(*_message_cut(cut))
         .group_by(hour)
-    )
-    for text, inbound, outbound, negative in rows:
-        counts[_parse_hour(text)] = [int(inbound), int(outbound), int(negative)]
-    opened = _per_hour(conn, cut, rc.opened_at)
-    closed = _per_hour(conn, cut, rc.closed_at)
-    backlog = _backlog_at(conn, cut, cut.start)
-    points = []
-    edges = [*starts[1:], cut.end]
-    hours = sorted(set(counts) | set(opened) | set(closed))
-    position = 0
-    for start, end in zip(starts, edges, strict=True):
-        totals = [0, 0, 0]
-        while position < len(hours) and hours[position] < end:
-            at = hours[position]
-            for i, n in enumerate(counts.get(at, (0, 0, 0))):
-                totals[i] += n
-            backlog += opened.get(at, 0) - closed.get(at, 0)
-            position += 1
-        points.append(Point(start, totals[0], totals[1], totals[2], backlog))
-    return points
+    ):
+        found[_parse_hour(text)] = {
+            "inbound": int(inbound),
+            "outbound": int(outbound),
+            "negative": int(negative),
+        }
+    for name, column in (("opened", rc.opened_at), ("closed", rc.closed_at)):
+        for at, n in _per_hour(conn, cut, column).items():
+            found.setdefault(at, {})[name] = n
+    return found
 
 
 def _per_hour(conn: Connection, cut: Cut, column: Any) -> dict[datetime, int]:
@@ -446,26 +522,78 @@ def _backlog_at(conn: Connection, cut: Cut, at: datetime) -> int:
 
 def breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
     """The volume and response metrics per value of one dimension, largest inbound first."""
-    key: Any
-    where = _message_cut(cut)
+    scope = _scope(cut)
+    if scope is not None and scope.dimension == ALL:
+        found = _rollup_breakdown(conn, cut, by)
+    else:
+        found = _fact_breakdown(conn, cut, by)
+    return sorted(found, key=lambda r: (-r.inbound, -r.outbound, r.key))
+
+
+def _rollup_breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
+    name = "first_b" if cut.business else "first"
+    sums = per_value(conn, by.value, cut.start, cut.end)
+    firsts: dict[str, Durations]
+    if sum(v.counts["first_responses"] for v in sums.values()) > EXACT_LIMIT:
+        by_value = histograms_by_value(conn, by.value, cut.start, cut.end, name)
+        firsts = {v: Durations(*percentiles(h)) for v, h in by_value.items()}
+    else:
+        key, source = _breakdown_key(by)
+        exact = _first_responses_by(conn, cut, key, source)
+        firsts = {v: durations(values) for v, values in exact.items()}
+    rows = []
+    for value, found in sums.items():
+        counts = found.counts
+        first = firsts.get(value, Durations(0, None, None))
+        rows.append(
+            BreakdownRow(
+                key=value,
+                inbound=counts["inbound"],
+                outbound=counts["outbound"],
+                needing_response=counts["needing"],
+                responded=counts["responded"],
+                first_response=first,
+                first_sla=Attainment(counts["first_met"], counts["first_judged"]),
+            )
+        )
+    return rows
+
+
+def _breakdown_key(by: Dimension) -> tuple[Any, Any]:
+    """The column a breakdown groups the facts by, and what to select them from."""
     if by is Dimension.TAG:
         ct = t.conversation_tags.c
-        key = ct.tag
-        source: Any = t.report_messages.join(
+        joined = t.report_messages.join(
             t.conversation_tags, ct.conversation_id == rm.conversation_id
         )
-    else:
-        key = {
-            Dimension.PLATFORM: rm.platform,
-            Dimension.CHANNEL: rm.channel_id,
-            Dimension.TEAM: rm.team_id,
-            Dimension.AGENT: rm.agent_id,
-            Dimension.INTENT: rm.intent,
-        }[by]
-        source = t.report_messages
+        return ct.tag, joined
+    column = {
+        Dimension.PLATFORM: rm.platform,
+        Dimension.CHANNEL: rm.channel_id,
+        Dimension.TEAM: rm.team_id,
+        Dimension.AGENT: rm.agent_id,
+        Dimension.INTENT: rm.intent,
+    }[by]
+    return column, t.report_messages
+
+
+def _first_responses_by(conn: Connection, cut: Cut, key: Any, source: Any) -> dict[str, list[int]]:
+    seconds = rm.response_business_seconds if cut.business else rm.response_seconds
+    found: dict[str, list[int]] = {}
+    for value, s in conn.execute(
+        select(key, seconds)
+        .select_from(source)
+        .where(*_message_cut(cut), rm.response_kind == "first")
+    ):
+        found.setdefault("" if value is None else str(value), []).append(int(s))
+    return found
+
+
+def _fact_breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
+    key, source = _breakdown_key(by)
     inbound = rm.direction == "inbound"
     needing = and_(inbound, rm.needs_response.is_(True), rm.suppressed.is_(False))
-    seconds = rm.response_business_seconds if cut.business else rm.response_seconds
+    first = rm.response_kind == "first"
     rows = conn.execute(
         select(
             key,
@@ -473,33 +601,23 @@ def breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
             _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
             _count_if(needing),
             _count_if(and_(needing, rm.responded_at.is_not(None))),
+            _count_if(and_(first, rm.sla_met.is_(True))),
+            _count_if(and_(first, rm.sla_met.is_not(None))),
         )
         .select_from(source)
-        .where(*where)
+        .where(*_message_cut(cut))
         .group_by(key)
     ).all()
-    firsts: dict[Any, list[int]] = {}
-    met: Counter[Any] = Counter()
-    judged: Counter[Any] = Counter()
-    for value, s, ok in conn.execute(
-        select(key, seconds, rm.sla_met)
-        .select_from(source)
-        .where(*where, rm.response_kind == "first")
-    ):
-        firsts.setdefault(value, []).append(int(s))
-        if ok is not None:
-            judged[value] += 1
-            met[value] += 1 if ok else 0
-    found = [
+    firsts = _first_responses_by(conn, cut, key, source)
+    return [
         BreakdownRow(
             key="" if value is None else str(value),
             inbound=int(n_in),
             outbound=int(n_out),
             needing_response=int(n_need),
             responded=int(n_done),
-            first_response=durations(firsts.get(value, [])),
-            first_sla=Attainment(met[value], judged[value]),
+            first_response=durations(firsts.get("" if value is None else str(value), [])),
+            first_sla=Attainment(int(met), int(judged)),
         )
-        for value, n_in, n_out, n_need, n_done in rows
+        for value, n_in, n_out, n_need, n_done, met, judged in rows
     ]
-    return sorted(found, key=lambda r: (-r.inbound, -r.outbound, r.key))

@@ -1,8 +1,8 @@
 """One conversation as an agent opens it: its messages and the customer's permanent record.
 
-Six statements whatever the size: the conversation, its tags, its messages (with authors and
-delivery state), the customer, the customer's identities on every platform, and every other
-conversation the customer has had on any channel.
+Six statements whatever the size: the conversation, its tags, its messages (with authors,
+delivery state and the survey a message asked), the customer, the customer's identities on every
+platform, and every other conversation the customer has had on any channel.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
@@ -32,6 +32,20 @@ class Delivery:
     platform_message_id: str | None
     next_attempt_at: datetime | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyView:
+    """A CSAT/NPS question asked after a close, and its answer when one came (by the customer's
+    message or on the answer page)."""
+
+    id: int
+    kind: str
+    asked_at: datetime
+    expires_at: datetime
+    score: int | None
+    answered_at: datetime | None
+    answered_via: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,7 @@ class MessageView:
     delivery: Delivery | None
     triage: dict[str, Any] | None
     playbook: dict[str, Any] | None  # the rules that fired on it and what they did
+    survey: SurveyView | None = None  # the survey this message asked (the desk's question)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +123,7 @@ class ConversationView:
     messages: list[MessageView]
     messages_truncated: bool
     customer: CustomerRecord | None
+    survey: SurveyView | None = None  # the latest survey asked in this conversation
 
 
 def get_conversation_view(conn: Connection, conversation_id: int) -> ConversationView | None:
@@ -119,11 +135,13 @@ def get_conversation_view(conn: Connection, conversation_id: int) -> Conversatio
         t.messages.c.conversation_id == conversation_id,
         order=(t.messages.c.created_at, t.messages.c.id),
     )
+    asked = [m.survey for m in messages if m.survey is not None]
     return ConversationView(
         conversation=summary,
         messages=messages[:MAX_MESSAGES],
         messages_truncated=len(messages) > MAX_MESSAGES,
         customer=get_customer_record(conn, summary.customer.id, conversation_id),
+        survey=asked[-1] if asked else None,
     )
 
 
@@ -135,7 +153,7 @@ def get_message_view(conn: Connection, message_id: int) -> MessageView | None:
 def _messages(
     conn: Connection, condition: ColumnElement[bool], order: tuple[Any, ...]
 ) -> list[MessageView]:
-    m, i, a, o = t.messages.c, t.identities.c, t.agents.c, t.outbox.c
+    m, i, a, o, s = t.messages.c, t.identities.c, t.agents.c, t.outbox.c, t.surveys.c
     stmt = (
         select(
             t.messages,
@@ -151,10 +169,22 @@ def _messages(
             o.platform_message_id.label("outbox_platform_id"),
             o.next_attempt_at.label("outbox_next_attempt_at"),
             o.sent_at.label("outbox_sent_at"),
+            s.id.label("survey_id"),
+            s.kind.label("survey_kind"),
+            s.asked_at.label("survey_asked_at"),
+            s.expires_at.label("survey_expires_at"),
+            s.score.label("survey_score"),
+            s.answered_at.label("survey_answered_at"),
+            s.answered_via.label("survey_answered_via"),
         )
         .outerjoin(t.identities, i.id == m.author_identity_id)
         .outerjoin(t.agents, a.id == m.author_agent_id)
         .outerjoin(t.outbox, o.message_id == m.id)
+        # by conversation first, so the join uses ix_surveys_conversation
+        .outerjoin(
+            t.surveys,
+            and_(s.conversation_id == m.conversation_id, s.question_message_id == m.id),
+        )
         .where(condition)
         .order_by(*order)
         .limit(MAX_MESSAGES + 1)
@@ -196,6 +226,17 @@ def _messages(
                 else None,
                 triage=r.triage,
                 playbook=r.playbook,
+                survey=SurveyView(
+                    r.survey_id,
+                    r.survey_kind,
+                    r.survey_asked_at,
+                    r.survey_expires_at,
+                    r.survey_score,
+                    r.survey_answered_at,
+                    r.survey_answered_via,
+                )
+                if r.survey_id is not None
+                else None,
             )
         )
     return views

@@ -34,6 +34,7 @@ from socialdesk.domain.messages import (
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.threading import ThreadDecision, decide_thread
 from socialdesk.services.ports import RetryableConflict, UnitOfWork, UnitOfWorkFactory
+from socialdesk.services.survey_answers import BatchAnswers
 
 T = TypeVar("T")
 RETRIES = 5
@@ -135,6 +136,7 @@ class _Batch:
         self.new_conversations: list[Conversation] = []
         self.message_conversation: dict[int, Conversation] = {}
         self.new_customer_count = 0
+        self.answers = BatchAnswers(uow)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -186,6 +188,7 @@ class _Batch:
                 known = self.conversations.setdefault(conversation.id, conversation)
                 self.by_thread_key[(channel_id, key)] = known
         self._resolve_identities(items)
+        self._load_surveys(items)
 
     def _resolve_identities(self, items: Sequence[NormalisedMessage]) -> None:
         """Find or create the customer behind each new item's customer party, in bulk.
@@ -223,6 +226,31 @@ class _Batch:
             self._create_identities(missing)
         if changed:
             self.uow.identities.update_many(changed)
+
+    def _load_surveys(self, items: Sequence[NormalisedMessage]) -> None:
+        """The open surveys of the batch's writers, and the conversations they were asked in (a
+        message that only answers one joins it, even when nothing else points there)."""
+        writers = [
+            item
+            for item in items
+            if item.direction is Direction.INBOUND
+            and (item.channel_id, item.external_id) not in self.messages
+        ]
+        customers = {
+            customer
+            for item in writers
+            if (customer := self._identity(item).customer_id) is not None
+        }
+        since = min((item.created_at or self.now for item in writers), default=self.now)
+        wanted = self.answers.load(customers, since) - self.conversations.keys()
+        if wanted:
+            self.conversations.update(self.uow.conversations.get_many(wanted))
+
+    def _identity(self, item: NormalisedMessage) -> Identity:
+        party = item.customer_party
+        assert party is not None
+        platform = self.channels[item.channel_id].platform
+        return self.identities[(platform, _identity_key(platform, party))]
 
     def _create_identities(self, missing: list[tuple[str, str, Author]]) -> None:
         emails = {
@@ -282,16 +310,26 @@ class _Batch:
 
         channel = self.channels[item.channel_id]
         at = item.created_at or self.now
-        party = item.customer_party
-        identity = (
-            self.identities[(channel.platform, _identity_key(channel.platform, party))]
-            if party is not None
-            else None
-        )
+        identity = self._identity(item) if item.customer_party is not None else None
         candidate = self._candidate(item)
         decision = decide_thread(candidate, at, self.policy.quiet_period)
+        answered = (
+            self.answers.read(
+                item.channel_id,
+                identity.customer_id,
+                item.text,
+                at,
+                (candidate, decision),
+            )
+            if item.direction is Direction.INBOUND
+            and identity is not None
+            and identity.customer_id is not None
+            else None
+        )
         opened = reopened = False
-        if decision is ThreadDecision.NEW:
+        if answered is not None and answered.answer.only:
+            conversation = self.conversations[answered.survey.conversation_id]
+        elif decision is ThreadDecision.NEW:
             if identity is None:
                 raise ItemInvalid(
                     index,
@@ -324,7 +362,11 @@ class _Batch:
             url=item.url,
             meta=dict(item.meta),
         )
-        if item.direction is Direction.INBOUND:
+        if answered is not None:
+            self.answers.take(answered, message, at)
+        if answered is not None and answered.answer.only:
+            conversation.record_survey_answer(at, self.now)
+        elif item.direction is Direction.INBOUND:
             reopened = conversation.receive_customer_message(
                 at, item.text, self.now, self.policy.targets
             )
@@ -404,7 +446,7 @@ class _Batch:
         updated = [c for key, c in touched.items() if key not in new_ids]
         if updated:
             self.uow.conversations.update_many(updated)
-        self.uow.events.append(self._events(fresh))
+        self.uow.events.append([*self._events(fresh), *self.answers.flush(self.now)])
         outcomes = []
         for p in placed:
             assert p.message.id is not None

@@ -28,8 +28,6 @@ from socialdesk.domain.events import (
     PlaybookActivated,
     PlaybookMatched,
 )
-from socialdesk.domain.messages import DeliveryState, Direction, Message, MessageKind, Visibility
-from socialdesk.domain.outbox import OutboxItem
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.playbook import (
     Evaluation,
@@ -44,6 +42,7 @@ from socialdesk.domain.sla import SlaState
 from socialdesk.domain.text import text_problem
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services import routing, sla
+from socialdesk.services.automatic_replies import automatic_message, queue_message, takes_written
 from socialdesk.services.notifications import Destination, enqueue
 from socialdesk.services.ports import Holidays, PlaybookParser, UnitOfWork, UnitOfWorkFactory
 from socialdesk.services.templates import render_for
@@ -418,8 +417,7 @@ def _auto_acknowledge(
     waits for a person, so the SLA clock and the queue are not touched."""
     assert conversation.id is not None
     caps = runtime.capabilities(conversation.platform)
-    private = conversation.visibility is Visibility.PRIVATE
-    if (private and not caps.private_message) or (not private and not caps.public_reply):
+    if not takes_written(conversation, caps):
         notes.append(f"auto_ack {template}: {caps.label} takes no written replies here")
         return False
     rendered = render_for(unit, template, conversation.id, None, runtime.capabilities)
@@ -429,41 +427,8 @@ def _auto_acknowledge(
             f"{rendered.max_length}"
         )
         return False
-    target = unit.messages.latest_inbound(conversation.id)
-    message = Message(
-        conversation_id=conversation.id,
-        channel_id=conversation.channel_id,
-        direction=Direction.OUTBOUND,
-        visibility=conversation.visibility,
-        kind=MessageKind.EMAIL
-        if conversation.platform == "email"
-        else (MessageKind.DM if private else MessageKind.COMMENT),
-        text=rendered.text,
-        created_at=now,
-        received_at=now,
-        in_reply_to=target.external_id if target else None,
-        references=[*target.references, target.external_id]
-        if conversation.platform == "email" and target and target.external_id
-        else [],
-        subject=f"Re: {conversation.subject}" if conversation.subject else None,
-        meta={
-            "auto_ack": template,
-            "reply_mode": "private_message" if private else "public_reply",
-        },
-        delivery_state=DeliveryState.QUEUED,
-    )
-    unit.messages.add_many([message])
-    assert message.id is not None
-    unit.outbox.add(
-        OutboxItem(
-            message_id=message.id,
-            conversation_id=conversation.id,
-            channel_id=conversation.channel_id,
-            idempotency_key=f"auto-ack-{conversation.id}",
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
+    message = automatic_message(unit, conversation, rendered.text, {"auto_ack": template}, now)
+    queue_message(unit, conversation, message, f"auto-ack-{conversation.id}", now)
     conversation.auto_acked_at = now
     return True
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from socialdesk.domain.agents import Agent, ApiToken, Team
+from socialdesk.domain.alerts import Alert, SamplePost
 from socialdesk.domain.channels import Channel, ChannelPoll
 from socialdesk.domain.connectors import (
     Delivery,
@@ -26,6 +27,7 @@ from socialdesk.domain.connectors import (
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.customers import Customer, Identity
 from socialdesk.domain.events import Event
+from socialdesk.domain.listening import SavedQuery, StoredPost
 from socialdesk.domain.messages import DeliveryState, Message, RawEvent
 from socialdesk.domain.notices import Notice, SavedView
 from socialdesk.domain.notifications import Notification
@@ -39,8 +41,11 @@ from socialdesk.domain.reporting import (
     MessageFact,
     RecordedMessage,
 )
+from socialdesk.domain.reviews import Review, Rubric, SampleRequest
+from socialdesk.domain.rollups import Contributions, Cuts
 from socialdesk.domain.routing import Activity
 from socialdesk.domain.sla_specs import CalendarSpec, SlaPolicySpec
+from socialdesk.domain.surveys import Survey
 from socialdesk.domain.templates import Template
 from socialdesk.domain.triage import TextSignals, TriageInput
 
@@ -616,11 +621,167 @@ class ReportingStore(Protocol):
 
     def changed_by_events(self, after: int, limit: int) -> tuple[set[int], int, int]: ...
 
+    def conversations(self, conversation_ids: Collection[int]) -> dict[int, Conversation]:
+        """With their tags, and without locking them."""
+        ...
+
     def records(self, conversation_ids: Collection[int]) -> dict[int, list[RecordedMessage]]: ...
 
     def replace(
         self, facts: Sequence[tuple[ConversationFacts, Sequence[MessageFact], ConversationFact]]
     ) -> None: ...
+
+    def previous(
+        self, conversation_ids: Collection[int]
+    ) -> dict[int, tuple[Cuts, list[MessageFact], ConversationFact]]:
+        """The facts written last time, as the rollups counted them."""
+        ...
+
+    def add_to_rollups(self, delta: Contributions) -> None: ...
+
+
+class ReviewStore(Protocol):
+    """Quality reviews: rubric versions, reviews, and what a sample is drawn from."""
+
+    def latest_rubric(self) -> Rubric | None:
+        """The newest saved version, or None before any was saved."""
+        ...
+
+    def add_rubric(self, rubric: Rubric) -> Rubric:
+        """Store a new version; returns it with its id."""
+        ...
+
+    def has_review(self, conversation_id: int, reviewer_id: int) -> bool: ...
+
+    def add(self, review: Review) -> None:
+        """Store it and set its id."""
+        ...
+
+    def candidates(self, request: SampleRequest) -> list[int]:
+        """Closed conversations in the request's range and mode that nobody has reviewed."""
+        ...
+
+
+class ListeningStore(Protocol):
+    """Saved listening queries, what they matched, hourly counts and spike alerts."""
+
+    def add_query(self, query: SavedQuery) -> None:
+        """Store it and set its id."""
+        ...
+
+    def get_query(self, query_id: int, *, for_update: bool = False) -> SavedQuery | None: ...
+
+    def find_query(self, name: str) -> SavedQuery | None:
+        """The query of this name, in any case."""
+        ...
+
+    def update_query(self, query: SavedQuery) -> None: ...
+
+    def delete_query(self, query_id: int) -> None:
+        """The query and its matches."""
+        ...
+
+    def active_queries(self) -> list[SavedQuery]: ...
+
+    def public_posts(self, message_ids: Collection[int]) -> list[StoredPost]:
+        """The public inbound messages among these."""
+        ...
+
+    def add_matches(self, matches: Sequence[tuple[int, int, datetime, bool]]) -> None:
+        """(query id, message id, the post's time, negative) rows."""
+        ...
+
+    def set_meta(self, metas: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Replace these messages' `meta`."""
+        ...
+
+    def conversation_tags(self, conversation_ids: Collection[int]) -> dict[int, list[str]]: ...
+
+    def add_conversation_tags(self, pairs: Sequence[tuple[int, str]]) -> None:
+        """Add (conversation id, tag) rows that are not there yet."""
+        ...
+
+    def count_posts(self, counts: Sequence[tuple[datetime, str, int, int]]) -> None:
+        """Add (hour start, intent or '', posts, negative posts) to the hourly counts."""
+        ...
+
+    def post_hours(self, since: datetime) -> list[tuple[datetime, str, int, int]]:
+        """(hour start, intent or '', posts, negative posts) of public inbound posts from
+        `since`."""
+        ...
+
+    def match_hours(
+        self, query_ids: Collection[int], since: datetime
+    ) -> list[tuple[int, datetime, int, int]]:
+        """(query id, hour start, matches, negative matches) from `since`."""
+        ...
+
+    def sample_posts(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        intent: str | None = None,
+        query_id: int | None = None,
+        negative_first: bool = False,
+        limit: int = 5,
+    ) -> list[SamplePost]: ...
+
+    def claim_check(self, now: datetime, every: timedelta) -> bool:
+        """Whether the spike job should run now (it did not within `every`); takes the turn."""
+        ...
+
+    def latest_alerts(self) -> list[Alert]:
+        """The newest alert of each subject, open or closed."""
+        ...
+
+    def add_alert(self, alert: Alert) -> None:
+        """Store it and set its id."""
+        ...
+
+    def update_alert(self, alert: Alert) -> None:
+        """Store its state and `closed_at`."""
+        ...
+
+
+class SurveyStore(Protocol):
+    """CSAT/NPS surveys asked after a close, and the close events that ask for them."""
+
+    def closes_after(
+        self, after: int, limit: int
+    ) -> tuple[list[tuple[int, int, datetime]], int, int]:
+        """(event id, conversation id, time) of the closes among the `limit` events after id
+        `after`, the id read up to, and how many events were read."""
+        ...
+
+    def add(self, survey: Survey) -> None:
+        """Store it and set its id."""
+        ...
+
+    def by_token_hash(self, token_hash: str, *, for_update: bool = False) -> Survey | None: ...
+
+    def latest_for_conversation(self, conversation_id: int) -> Survey | None: ...
+
+    def last_asked(self, customer_id: int) -> datetime | None:
+        """When the customer was last asked, on any channel."""
+        ...
+
+    def awaiting(self, customer_ids: Collection[int], since: datetime) -> list[tuple[int, Survey]]:
+        """(customer id, survey) of these customers' unanswered surveys that expire after
+        `since`, locked for update."""
+        ...
+
+    def save_answer(self, survey: Survey) -> None: ...
+
+
+@runtime_checkable
+class SurveyUnitOfWork(Protocol):
+    """A unit of work that stores surveys, as intake needs to read answers in its own
+    transaction. The SQL unit is one; the core's in-memory fakes are not, and with them no
+    message is read as a survey answer."""
+
+    @property
+    def surveys(self) -> SurveyStore: ...
 
 
 class AnalyticsUnitOfWork(UnitOfWork, Protocol):
@@ -629,6 +790,15 @@ class AnalyticsUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def reporting(self) -> ReportingStore: ...
+
+    @property
+    def reviews(self) -> ReviewStore: ...
+
+    @property
+    def listening(self) -> ListeningStore: ...
+
+    @property
+    def surveys(self) -> SurveyStore: ...
 
 
 class AnalyticsUnitOfWorkFactory(Protocol):

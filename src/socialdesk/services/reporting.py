@@ -10,11 +10,13 @@ needs-response verdict and suppression) unless they have waited longer than `UNP
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.reporting import ConversationFacts, facts_of
+from socialdesk.domain.rollups import Contributions, Cuts, contributions, difference
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.services.ports import AnalyticsUnitOfWork, AnalyticsUnitOfWorkFactory, Holidays
 from socialdesk.services.sla import PolicyBook, flat_policy
@@ -52,14 +54,35 @@ def project(
 
 
 def refresh(unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_ids: Sequence[int]) -> None:
-    """Write the facts of these conversations again from their whole records."""
-    conversations = unit.conversations.get_many(conversation_ids)
+    """Write the facts of these conversations again from their whole records, and move the
+    hourly rollups by the difference between what they contributed before and now."""
+    conversations = unit.reporting.conversations(conversation_ids)
     records = unit.reporting.records(list(conversations))
+    previous = unit.reporting.previous(list(conversations))
     computed = []
+    delta: Contributions = {}
     for conversation_id, conversation in conversations.items():
         facts = conversation_facts(conversation, book)
-        computed.append((facts, *facts_of(facts, records[conversation_id])))
+        messages, whole = facts_of(facts, records[conversation_id])
+        computed.append((facts, messages, whole))
+        new = contributions(cuts_of(facts), messages, whole)
+        old = contributions(*previous[conversation_id]) if conversation_id in previous else {}
+        for key, change in difference(new, old).items():
+            delta.setdefault(key, Counter()).update(change)
     unit.reporting.replace(computed)
+    unit.reporting.add_to_rollups(delta)
+
+
+def cuts_of(facts: ConversationFacts) -> Cuts:
+    return Cuts(
+        platform=facts.platform,
+        channel_id=facts.channel_id,
+        team_id=facts.team_id,
+        assignee_id=facts.assignee_id,
+        intent=facts.intent,
+        suppressed=facts.suppressed,
+        tags=facts.tags,
+    )
 
 
 def conversation_facts(conversation: Conversation, book: PolicyBook) -> ConversationFacts:
@@ -79,4 +102,5 @@ def conversation_facts(conversation: Conversation, book: PolicyBook) -> Conversa
         business_time=policy.calendar.business_time_between,
         first_target=target.first_response if target else None,
         next_target=target.next_response if target else None,
+        tags=tuple(sorted(conversation.tags)),
     )

@@ -3,7 +3,7 @@ composer and the playbook's auto-acknowledgement both go through `render_for`)."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,9 +76,11 @@ def render_for(
     conversation_id: int,
     agent: Agent | None,
     capabilities: Callable[[str], PlatformCapabilities] = capabilities_for,
+    extra: Mapping[str, str | None] | None = None,
 ) -> Rendered:
     """The template filled in for one conversation, with its length against the platform's
-    limit (inside an open unit of work: reads only)."""
+    limit (inside an open unit of work: reads only). `extra` fills variables only some senders
+    know (`survey.link`)."""
     template = uow.templates.find(name)
     if template is None:
         raise NotFound(f"there is no template named {name!r}")
@@ -103,6 +105,7 @@ def render_for(
             "conversation.id": str(conversation_id),
             "channel.name": channel.name if channel else None,
             "brand.name": channel.name.lstrip("@") if channel else None,
+            **(extra or {}),
         },
     )
     if not text:

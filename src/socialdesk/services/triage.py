@@ -6,29 +6,52 @@ lock), and writes the results: the signals and the priority at arrival on the me
 intent, language and priority with its factors on the conversation. Claims are leases: a worker
 that dies leaves its claim to expire, and with PostgreSQL several workers share the queue with
 FOR UPDATE SKIP LOCKED. Writes only fill messages whose triage is still empty, so a retried batch
-changes nothing twice.
+changes nothing twice. A caller may do more in the same write (`then`): the worker counts public
+posts and matches the listening queries there (services/listening.py), so a triaged message is a
+counted and matched one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from socialdesk.domain.events import MessageTriaged
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.domain.triage import (
     PriorityContext,
     PriorityWeights,
+    TextSignals,
     TriageInput,
     priority_to_json,
     score_priority,
     signals_to_json,
 )
-from socialdesk.services.ports import Classifier, UnitOfWorkFactory
+from socialdesk.services.ports import Classifier, UnitOfWork, UnitOfWorkFactory
 
 BATCH = 256
 LEASE = timedelta(minutes=5)
 RESCORE_EVERY = timedelta(minutes=1)
+
+U = TypeVar("U", bound=UnitOfWork)
+U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
+
+
+class Units(Protocol[U_co]):
+    """A unit of work factory whose units are of one kind (the plain ones or a richer kind)."""
+
+    def __call__(self, *, read_only: bool = False) -> U_co: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Triaged:
+    """A message the batch triaged, with what the models found."""
+
+    message_id: int
+    conversation_id: int
+    signals: TextSignals
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +61,16 @@ class TriagePolicy:
 
 
 def triage_pending(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Units[U],
     classifier: Classifier,
     *,
     now: datetime,
     policy: TriagePolicy,
     limit: int = BATCH,
+    then: Callable[[U, Sequence[Triaged], datetime], object] | None = None,
 ) -> int:
-    """Triage up to `limit` waiting messages; returns how many were triaged."""
+    """Triage up to `limit` waiting messages; returns how many were triaged. `then(unit,
+    triaged, now)` runs in the transaction that stores the results, before it commits."""
     with uow_factory() as uow:
         claimed = uow.messages.claim_for_triage(now, now - LEASE, limit)
         uow.commit()
@@ -82,6 +107,15 @@ def triage_pending(
         uow.messages.set_triage(results)
         uow.conversations.update_many(list(conversations.values()))
         uow.events.append(events)
+        if then is not None:
+            then(
+                uow,
+                [
+                    Triaged(item.message_id, item.conversation_id, found)
+                    for item, found in zip(inputs, signals, strict=True)
+                ],
+                now,
+            )
         uow.commit()
     return len(inputs)
 

@@ -14,12 +14,16 @@ from socialdesk.logs import configure_logging
 from socialdesk.web import errors, ui, webhooks
 from socialdesk.web.api import (
     admin,
+    analytics,
     conversations,
     customers,
     health,
+    listening,
     messages,
     operations,
     playbooks,
+    reviews,
+    surveys,
 )
 from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
 from socialdesk.worker import start_thread
@@ -59,10 +63,14 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.include_router(messages.router)
+    app.include_router(analytics.router)
     app.include_router(conversations.router)
     app.include_router(customers.router)
     app.include_router(admin.router)
     app.include_router(playbooks.router)
+    app.include_router(listening.router)
+    app.include_router(reviews.router)
+    app.include_router(surveys.router)
     app.include_router(operations.router)
     app.include_router(health.router)
     app.include_router(webhooks.router)

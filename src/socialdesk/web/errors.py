@@ -28,6 +28,7 @@ from socialdesk.domain.errors import (
     NotFound,
     Unauthorized,
 )
+from socialdesk.domain.listening import QueryError
 from socialdesk.domain.playbook import PlaybookInvalid
 
 log = structlog.get_logger("socialdesk.web")
@@ -120,6 +121,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {"field": exc.field}
     if isinstance(exc, ItemInvalid):
         extra["index"] = exc.index
+    if isinstance(exc, QueryError):
+        extra["position"] = exc.position
     if isinstance(exc, PlaybookInvalid):
         extra["errors"] = [
             {"source": p.source, "line": p.line, "rule": p.rule, "message": p.message}

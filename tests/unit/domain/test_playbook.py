@@ -256,6 +256,14 @@ def test_listening_query_any_or_by_name() -> None:
     assert not ListeningQuery(frozenset({"brand"})).matches(facts())
 
 
+def test_listening_query_sees_the_desks_own_queries() -> None:
+    matched = facts(listening_queries=frozenset({"outage watch", "refunds"}))
+    assert ListeningQuery().matches(matched)
+    assert ListeningQuery(frozenset({"Outage Watch"})).matches(matched)
+    assert ListeningQuery(frozenset({"competitors", "refunds"})).matches(matched)
+    assert not ListeningQuery(frozenset({"competitors"})).matches(matched)
+
+
 @pytest.mark.parametrize(
     ("words", "text", "expected"),
     [

@@ -3,27 +3,33 @@ the facts written in place of the old ones (docs/metrics.md)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.repositories import conversation_from_row
+from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.reporting import (
     ConversationFact,
     ConversationFacts,
     MessageFact,
     RecordedMessage,
 )
+from socialdesk.domain.rollups import HISTOGRAMS, MEASURES, Contributions, Cuts
 
 m = t.messages.c
 e = t.events.c
 rc = t.report_conversations.c
 cur = t.report_cursors.c
 # Events after which a conversation's facts are computed again: how it ended, whose it is.
+LOOKUP_CHUNK = 500
 CHANGES = (
+    "conversation_tagged",
     "conversation_closed",
     "conversation_reopened",
     "conversation_assigned",
@@ -79,6 +85,25 @@ class ReportingStore:
         changed = {c for _, c, kind in rows if c is not None and kind in CHANGES}
         return changed, rows[-1][0] if rows else after, len(rows)
 
+    def conversations(self, conversation_ids: Collection[int]) -> dict[int, Conversation]:
+        """The conversations with their tags, read without locking them (agents work on them
+        while the job reports)."""
+        ids = sorted(conversation_ids)
+        found: dict[int, Conversation] = {}
+        tags: dict[int, list[str]] = {}
+        ct = t.conversation_tags.c
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            for row in self.conn.execute(
+                select(t.conversation_tags).where(ct.conversation_id.in_(chunk))
+            ):
+                tags.setdefault(row.conversation_id, []).append(row.tag)
+            for row in self.conn.execute(
+                select(t.conversations).where(t.conversations.c.id.in_(chunk))
+            ):
+                found[row.id] = conversation_from_row(row, sorted(tags.get(row.id, [])))
+        return found
+
     def records(self, conversation_ids: Collection[int]) -> dict[int, list[RecordedMessage]]:
         """The customer messages and brand messages (not notes) of each conversation."""
         found: dict[int, list[RecordedMessage]] = {c: [] for c in conversation_ids}
@@ -94,9 +119,13 @@ class ReportingStore:
                 m.triage["sentiment"].as_string(),
                 m.triage["needs_response"].as_boolean(),
                 m.meta["auto_ack"].as_string(),
+                m.meta["survey"].as_string(),
+                m.meta["survey_answer"].as_string(),
             ).where(m.conversation_id.in_(list(found)), m.direction.in_(("inbound", "outbound")))
         )
-        for conversation_id, row_id, at, direction, agent_id, sentiment, needs, ack in rows:
+        for row in rows:
+            conversation_id, row_id, at, direction, agent_id, sentiment, needs = row[:7]
+            ack, survey, answer = row[7:]
             found[conversation_id].append(
                 RecordedMessage(
                     id=row_id,
@@ -104,8 +133,9 @@ class ReportingStore:
                     direction=direction,
                     agent_id=agent_id,
                     sentiment=sentiment,
-                    needs_response=bool(needs),
-                    auto_ack=ack is not None,
+                    # A survey answer needs nothing; a survey question answers nobody.
+                    needs_response=bool(needs) and answer is None,
+                    auto_ack=ack is not None or survey is not None,
                 )
             )
         return found
@@ -156,10 +186,117 @@ class ReportingStore:
                     "closed_at": whole.closed_at,
                     "resolution_seconds": whole.resolution_seconds,
                     "resolution_business_seconds": whole.resolution_business_seconds,
+                    "suppressed": conversation.suppressed,
+                    "tags": list(conversation.tags),
                 }
                 for conversation, _, whole in facts
             ],
         )
+
+    def previous(
+        self, conversation_ids: Collection[int]
+    ) -> dict[int, tuple[Cuts, list[MessageFact], ConversationFact]]:
+        ids = list(conversation_ids)
+        if not ids:
+            return {}
+        rm = t.report_messages.c
+        found: dict[int, tuple[Cuts, list[MessageFact], ConversationFact]] = {}
+        for row in self.conn.execute(
+            select(t.report_conversations).where(rc.conversation_id.in_(ids))
+        ):
+            cuts = Cuts(
+                platform=row.platform,
+                channel_id=row.channel_id,
+                team_id=row.team_id,
+                assignee_id=row.agent_id,
+                intent=row.intent,
+                suppressed=row.suppressed,
+                tags=tuple(row.tags),
+            )
+            whole = ConversationFact(
+                opened_at=row.opened_at,
+                engaged_at=row.engaged_at,
+                sentiment_before=row.sentiment_before,
+                sentiment_after=row.sentiment_after,
+                closed_at=row.closed_at,
+                resolution_seconds=row.resolution_seconds,
+                resolution_business_seconds=row.resolution_business_seconds,
+            )
+            found[row.conversation_id] = (cuts, [], whole)
+        for row in self.conn.execute(
+            select(t.report_messages).where(rm.conversation_id.in_(list(found)))
+        ):
+            found[row.conversation_id][1].append(
+                MessageFact(
+                    message_id=row.message_id,
+                    at=row.at,
+                    direction=row.direction,
+                    agent_id=row.agent_id,
+                    sentiment=row.sentiment,
+                    needs_response=row.needs_response,
+                    engaged=row.engaged,
+                    auto_ack=row.auto_ack,
+                    responded_at=row.responded_at,
+                    response_kind=row.response_kind,
+                    response_seconds=row.response_seconds,
+                    response_business_seconds=row.response_business_seconds,
+                    sla_met=row.sla_met,
+                )
+            )
+        return found
+
+    def add_to_rollups(self, delta: Contributions) -> None:
+        """Add each row's changes (inserting the rows not there yet), in a few statements."""
+        if not delta:
+            return
+        by_text = {key.text: (key, change) for key, change in delta.items()}
+        rh = t.report_hours.c
+        existing: dict[str, Row[Any]] = {}
+        texts = list(by_text)
+        for start in range(0, len(texts), LOOKUP_CHUNK):
+            chunk = texts[start : start + LOOKUP_CHUNK]
+            for row in self.conn.execute(select(t.report_hours).where(rh.key.in_(chunk))):
+                existing[row.key] = row
+        # Updates are grouped by the histograms they change, so each statement writes those
+        # alone (most changes touch counters and one or two histograms).
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        inserts: list[dict[str, Any]] = []
+        for text, (key, change) in by_text.items():
+            found = existing.get(text)
+            values: dict[str, Any] = {
+                m: (getattr(found, m) if found else 0) + change.get(m, 0) for m in MEASURES
+            }
+            changed = []
+            for name in HISTOGRAMS:
+                prefix = f"{name}:"
+                moves = {k[len(prefix) :]: v for k, v in change.items() if k.startswith(prefix)}
+                if found is not None and not moves:
+                    continue
+                merged = Counter(getattr(found, f"hist_{name}") if found else {})
+                merged.update(moves)
+                values[f"hist_{name}"] = {k: v for k, v in merged.items() if v}
+                changed.append(f"hist_{name}")
+            if found is None:
+                inserts.append(
+                    {
+                        **values,
+                        "key": text,
+                        "hour": key.hour,
+                        "dimension": key.dimension,
+                        "value": key.value,
+                    }
+                )
+            else:
+                updates.setdefault(tuple(changed), []).append({**values, "row_key": text})
+        if inserts:
+            self.conn.execute(insert(t.report_hours), inserts)
+        for histograms, rows in updates.items():
+            self.conn.execute(
+                update(t.report_hours)
+                .where(rh.key == bindparam("row_key"))
+                .values({name: bindparam(name) for name in (*MEASURES, *histograms)}),
+                rows,
+            )
 
 
 def _dimensions(conversation: ConversationFacts) -> dict[str, Any]:

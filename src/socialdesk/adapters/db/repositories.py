@@ -570,6 +570,7 @@ _FACT_COLUMNS = (
     _msg.triage["question"].as_boolean().label("question"),
     _msg.triage[("priority", "score")].as_integer().label("priority"),
     _msg.meta["listening_query"].as_string().label("listening_query"),
+    _msg.meta["listening_queries"].label("listening_queries"),
     t.channels.c.platform,
     t.channels.c.name.label("channel_name"),
     t.identities.c.followers,
@@ -654,6 +655,7 @@ def facts_from_row(
         if business_hours is None
         else business_hours(row.team_id, row.created_at),
         listening_query=row.listening_query,
+        listening_queries=frozenset(str(n).casefold() for n in row.listening_queries or ()),
         first_message=bool(row.first_message) if first is None else first,
         message_id=row.id,
         conversation_id=row.conversation_id,

@@ -34,6 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
+from socialdesk.domain.rollups import HISTOGRAMS as ROLLUP_HISTOGRAMS
+from socialdesk.domain.rollups import MEASURES as ROLLUP_MEASURES
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -244,6 +247,8 @@ Index("ix_conversations_rescore", _c.status, _c.priority_scored_at)
 Index("ix_conversations_sla_sweep", _c.sla_refreshed_at, _c.updated_at)
 # The workspace's view counts read this index alone (no table rows) for the open queue.
 Index("ix_conversations_view_counts", _c.status, _c.assignee_id, _c.team_id, _c.sla_state)
+# QA sampling: closed conversations by when they were closed.
+Index("ix_conversations_closed", _c.status, _c.closed_at)
 
 conversation_tags = Table(
     "conversation_tags",
@@ -305,6 +310,13 @@ Index(
     postgresql_where=(messages.c.playbook.is_(None))
     & (messages.c.triage.is_not(None))
     & (messages.c.direction == "inbound"),
+)
+# Public posts by time: the spike job's hourly counts for the brand and each intent.
+Index(
+    "ix_messages_public_inbound",
+    messages.c.created_at,
+    sqlite_where=(messages.c.direction == "inbound") & (messages.c.visibility == "public"),
+    postgresql_where=(messages.c.direction == "inbound") & (messages.c.visibility == "public"),
 )
 # The triage queue: inbound messages not triaged yet. Partial, so it stays as small as the queue.
 Index(
@@ -552,10 +564,27 @@ report_conversations = Table(
     Column("closed_at", UtcDateTime),
     Column("resolution_seconds", Integer),
     Column("resolution_business_seconds", Integer),
+    Column("suppressed", Boolean, nullable=False, default=False),
+    Column("tags", Json, nullable=False, default=list),  # as counted in the rollups
     PrimaryKeyConstraint("conversation_id"),
     Index("ix_report_conversations_opened", "opened_at"),
     Index("ix_report_conversations_engaged", "engaged_at"),
     Index("ix_report_conversations_closed", "closed_at"),
+)
+
+# The facts summed per UTC hour, one dimension at a time (domain/rollups.py): `all`, platform,
+# channel, team, agent, intent, tag. The `hist_*` columns hold the duration histograms
+# ({"41": count}: bucket 41), one per duration and clock.
+report_hours = Table(
+    "report_hours",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("hour", UtcDateTime, nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("value", String(100), nullable=False),
+    *(Column(name, Integer, nullable=False, default=0) for name in ROLLUP_MEASURES),
+    *(Column(f"hist_{name}", Json, nullable=False, default=dict) for name in ROLLUP_HISTOGRAMS),
+    Index("ix_report_hours_dimension", "dimension", "value", "hour"),
 )
 
 # How far each reporting job has read (messages by id, events by id).
@@ -614,6 +643,7 @@ reviews = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_reviews_agent", "agent_id", "created_at"),
     Index("ix_reviews_created", "created_at"),
+    UniqueConstraint("conversation_id", "reviewer_id"),  # one review per reviewer
 )
 
 # Listening: boolean queries over public posts, what they matched, and spike alerts.
@@ -638,6 +668,18 @@ listening_matches = Table(
     Column("negative", Boolean, nullable=False, default=False),
     PrimaryKeyConstraint("query_id", "message_id"),
     Index("ix_listening_matches_at", "query_id", "at"),
+)
+
+# Public inbound posts per UTC hour and intent, counted when triage stores them: the spike job's
+# baseline for the brand and each intent, read without scanning the messages.
+post_hours = Table(
+    "post_hours",
+    metadata,
+    Column("hour", UtcDateTime, nullable=False),
+    Column("intent", String(64), nullable=False),  # '' when triage gave none
+    Column("posts", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    PrimaryKeyConstraint("hour", "intent"),
 )
 
 alerts = Table(

@@ -17,7 +17,10 @@ from sqlalchemy.exc import DBAPIError
 
 from socialdesk.adapters.db import repositories as r
 from socialdesk.adapters.db.engine import SQLITE_BEGIN, is_sqlite
+from socialdesk.adapters.db.listening import ListeningStore
 from socialdesk.adapters.db.reporting import ReportingStore
+from socialdesk.adapters.db.reviews import ReviewStore
+from socialdesk.adapters.db.surveys import SurveyStore
 from socialdesk.services.ports import RetryableConflict
 
 LOCK_TIMEOUT = 30.0
@@ -48,6 +51,9 @@ class SqlAlchemyUnitOfWork:
     quarantine: r.QuarantineRepository
     events: r.EventLog
     reporting: ReportingStore
+    reviews: ReviewStore
+    listening: ListeningStore
+    surveys: SurveyStore
 
     def __init__(
         self,
@@ -99,6 +105,9 @@ class SqlAlchemyUnitOfWork:
         self.quarantine = r.QuarantineRepository(conn)
         self.events = r.EventLog(conn)
         self.reporting = ReportingStore(conn)
+        self.reviews = ReviewStore(conn)
+        self.listening = ListeningStore(conn)
+        self.surveys = SurveyStore(conn)
         return self
 
     def __exit__(

@@ -30,16 +30,19 @@ from socialdesk.domain.playbook import (
     FLAG_FACTS,
     NUMERIC_FACTS,
     TEXT_FACTS,
+    TRIGGERS,
     Action,
     AddTags,
     AllOf,
     Always,
     AnyOf,
     ApplySla,
+    AskSurvey,
     AutoAcknowledge,
     ChannelIs,
     Compare,
     Condition,
+    ConversationTag,
     CustomerTag,
     EscalationTarget,
     Flag,
@@ -58,13 +61,14 @@ from socialdesk.domain.playbook import (
     Rule,
     SetPriority,
     Suppress,
+    close_only,
     did_you_mean,
 )
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("version", "description", "targets", "rules")
 TARGET_KEYS = ("webhook", "email")
-RULE_KEYS = ("name", "description", "when", "then", "stop", "enabled")
+RULE_KEYS = ("name", "description", "trigger", "when", "then", "stop", "enabled")
 CONDITION_KEYS = (
     "all",
     "any",
@@ -76,6 +80,7 @@ CONDITION_KEYS = (
     *NUMERIC_FACTS,
     "pii",
     "customer_tag",
+    "conversation_tag",
     "listening_query",
     "keywords",
     "regex",
@@ -91,7 +96,11 @@ ACTION_KEYS = (
     "escalate",
     "suppress",
     "private",
+    "survey",
 )
+# Facts known only when a conversation closes (`trigger: close` rules).
+CLOSE_FACTS = ("team", "conversation_tag", "close_reason")
+SURVEY_KEYS = ("kind", "template", "quiet_days", "expires_hours")
 COMPARATOR_KEYS = ("gt", "gte", "lt", "lte", "eq")
 PRIORITY_KEYS = ("set", "add")
 
@@ -143,6 +152,7 @@ class _Reader:
         self.source = source
         self.problems: list[PlaybookProblem] = []
         self.rule: str | None = None  # the rule being read, to label problems
+        self.trigger: str | None = "message"  # its trigger (None: unreadable, so not checked)
         self.targets: set[str] = set()
         self.loader: yaml.SafeLoader | None = None
 
@@ -424,6 +434,18 @@ class _Reader:
         for key, key_node, _ in items:
             if key not in RULE_KEYS:
                 self.unknown(key, key_node, "rule key", RULE_KEYS)
+        self.trigger = "message"
+        if "trigger" in found:
+            self.trigger = self.text(found["trigger"][1], "trigger (message or close)")
+            if self.trigger is not None and self.trigger not in TRIGGERS:
+                self.problem(
+                    found["trigger"][1],
+                    f"unknown trigger {self.trigger!r}{did_you_mean(self.trigger, TRIGGERS)};"
+                    " use message (the default: every triaged message) or close (once, when the"
+                    " conversation closes)",
+                )
+                self.trigger = None
+        trigger = self.trigger or "message"
         when: Condition | None = Always()
         if "when" in found:
             when = self.condition(found["when"][1])
@@ -452,6 +474,7 @@ class _Reader:
                 enabled=enabled,
                 line=_line(node),
                 description=description,
+                trigger=trigger,
             ),
         )
 
@@ -475,6 +498,13 @@ class _Reader:
         return conditions[0] if len(conditions) == 1 else AllOf(conditions)
 
     def leaf(self, key: str, key_node: Node, node: Node) -> Condition | None:
+        if key in CLOSE_FACTS and self.trigger == "message":
+            self.problem(
+                key_node,
+                f"{key} is known only when a conversation closes: use it in a rule with"
+                " `trigger: close`",
+            )
+            return None
         if key in ("all", "any"):
             if not isinstance(node, SequenceNode) or not node.value:
                 got = "an empty list" if isinstance(node, SequenceNode) else _shape(node)
@@ -515,9 +545,12 @@ class _Reader:
             if key == "pii":
                 return self.build(node, lambda: HasPii(kinds))
             return self.build(node, lambda: ListeningQuery(kinds))
-        if key == "customer_tag":
+        if key in ("customer_tag", "conversation_tag"):
             tags = self.texts(node, key)
-            return None if tags is None else self.build(node, lambda: CustomerTag(frozenset(tags)))
+            if tags is None:
+                return None
+            kind = CustomerTag if key == "customer_tag" else ConversationTag
+            return self.build(node, lambda: kind(frozenset(tags)))
         if key == "keywords":
             words = self.texts(node, key)
             return None if words is None else self.build(node, lambda: Keywords(tuple(words)))
@@ -635,6 +668,13 @@ class _Reader:
         return found if ok else None
 
     def action(self, key: str, key_node: Node, node: Node) -> list[Action] | None:
+        if key in ACTION_KEYS and self.trigger is not None:
+            closing = self.trigger == "close"
+            if (key == "survey") != closing:
+                self.problem(key_node, close_only(key, closing))
+                return None
+        if key == "survey":
+            return self.survey(node)
         if key == "route":
             team = self.text(node, "route (a team name)")
             return None if team is None else self.one(node, lambda: Route(team))
@@ -717,3 +757,41 @@ class _Reader:
             return self.one(node, lambda: SetPriority(values.get("set"), values.get("add")))
         n = self.whole(node, "priority")
         return None if n is None else self.one(node, lambda: SetPriority(n))
+
+    def survey(self, node: Node) -> list[Action] | None:
+        """`survey: csat` or `survey: {kind: nps, template: NAME, quiet_days: 7,
+        expires_hours: 72}`."""
+        if not isinstance(node, MappingNode):
+            given = self.text(node, "survey (csat or nps)")
+            if given is None:
+                return None
+            kind = given.strip()
+            return self.one(node, lambda: AskSurvey(kind))
+        items = self.mapping(node, "survey")
+        if items is None:
+            return None
+        found: dict[str, Node] = {}
+        for key, key_node, value_node in items:
+            if key not in SURVEY_KEYS:
+                self.unknown(key, key_node, "survey key", SURVEY_KEYS)
+                return None
+            found[key] = value_node
+        if "kind" not in found:
+            self.problem(node, "survey needs a kind: `survey: {kind: csat}` (csat or nps)")
+            return None
+        texts = {
+            key: self.text(found[key], f"survey {key}")
+            for key in ("kind", "template")
+            if key in found
+        }
+        numbers = {
+            key: self.whole(found[key], f"survey {key}")
+            for key in ("quiet_days", "expires_hours")
+            if key in found
+        }
+        if None in texts.values() or None in numbers.values():
+            return None
+        kind, template = str(texts["kind"]).strip(), texts.get("template")
+        named = template.strip() if template is not None else None
+        chosen = {key: n for key, n in numbers.items() if n is not None}
+        return self.one(node, lambda: AskSurvey(kind, named, **chosen))

@@ -395,3 +395,50 @@ class ActivityOut(Strict):
     agent_id: int
     kind: str
     at: datetime
+
+
+class CriterionIn(Strict):
+    key: str = Field(description="1-32 lower-case letters, digits or _, e.g. brand_voice")
+    label: str
+    weight: float = Field(1, description="above 0; criteria count in proportion to it")
+    max: int = Field(description="the most points it gives, 1-10")
+
+
+class RubricIn(Strict):
+    criteria: list[CriterionIn] = Field(description="1-12 criteria with distinct keys")
+
+
+class RubricOut(Strict):
+    id: int | None = Field(description="null: the default rubric, not saved yet")
+    created_at: datetime | None
+    author_id: int | None
+    criteria: list[CriterionIn]
+
+
+class ReviewIn(Strict):
+    conversation_id: int
+    scores: dict[str, JsonValue] = Field(
+        description='points per criterion key: a whole number 0..max, or "n/a" (or null) '
+        "where it does not apply; every criterion of the rubric in force"
+    )
+    comment: str = Field("", description="at most 5000 characters")
+    sampled_by: str = Field(
+        "chosen", description="how it was picked: random, agent, low_csat or chosen"
+    )
+    rubric_id: int | None = Field(
+        None, description="the rubric the form was drawn with; refused (409) if it changed"
+    )
+
+
+class ListeningQueryIn(Strict):
+    name: str = Field(description="unique in any case; what playbook rules and alerts call it")
+    query: str = Field(
+        description='boolean query, e.g. ("acme bank" OR @acmebank) AND (outage OR down) -lang:de'
+    )
+    active: bool = Field(True, description="false: kept, but not matched against new posts")
+
+
+class ListeningQueryUpdate(Strict):
+    name: str | None = None
+    query: str | None = None
+    active: bool | None = None

@@ -10,16 +10,22 @@ from starlette.staticfiles import StaticFiles
 
 from socialdesk.bootstrap import Desk
 from socialdesk.web.ui import (
+    analytics,
     auth,
     conversation,
     inbox,
     notices,
+    staffing,
     stream,
     supervisor,
     supervisor_directory,
+    supervisor_listening,
     supervisor_playbook,
+    supervisor_quality,
+    surveys,
 )
 from socialdesk.web.ui.session import Sessions
+from socialdesk.web.ui.surveys import SurveyPages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -27,6 +33,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 def install(app: FastAPI, desk: Desk) -> None:
     """Mount the workspace's pages, fragments, stream and static files on the app."""
     app.state.sessions = Sessions(desk.secrets.derive("session"))
+    app.state.survey_pages = SurveyPages(desk.secrets.derive("survey"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth,
@@ -37,5 +44,10 @@ def install(app: FastAPI, desk: Desk) -> None:
         supervisor,
         supervisor_playbook,
         supervisor_directory,
+        supervisor_quality,
+        supervisor_listening,
+        staffing,
+        analytics,
+        surveys,
     ):
         app.include_router(module.router)

@@ -1,6 +1,6 @@
 """Analytics, listening and quality: the reporting facts (one per customer message and brand
 reply, one per conversation) with the reporting job's cursors, CSAT/NPS surveys, QA rubrics and
-reviews, listening queries with their matches, and spike alerts.
+reviews, listening queries with their matches, and spike alerts; the facts' hourly rollups.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,9 +21,50 @@ depends_on: str | Sequence[str] | None = None
 
 JSON_ = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+ROLLUP_HISTOGRAMS = ("first", "first_b", "next", "next_b", "resolution", "resolution_b")
+ROLLUP_MEASURES = (
+    "inbound",
+    "outbound",
+    "auto_acks",
+    "negative",
+    "positive_engaged",
+    "needing",
+    "responded",
+    "suppressed",
+    "first_responses",
+    "first_met",
+    "first_judged",
+    "next_responses",
+    "next_met",
+    "next_judged",
+    "opened",
+    "closed",
+    "engaged",
+    "before_negative",
+    "before_neutral",
+    "before_positive",
+    "after_negative",
+    "after_neutral",
+    "after_positive",
+    "turned",
+    "turn_base",
+)
 
 
 def upgrade() -> None:
+    op.create_table(
+        "report_hours",
+        sa.Column("key", sa.String(length=160), nullable=False),
+        sa.Column("hour", UtcDateTime(), nullable=False),
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=100), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in ROLLUP_MEASURES),
+        *(sa.Column(f"hist_{name}", JSON_, nullable=False) for name in ROLLUP_HISTOGRAMS),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_report_hours")),
+    )
+    op.create_index(
+        "ix_report_hours_dimension", "report_hours", ["dimension", "value", "hour"], unique=False
+    )
     op.create_table(
         "alerts",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -88,6 +129,8 @@ def upgrade() -> None:
         sa.Column("closed_at", UtcDateTime(), nullable=True),
         sa.Column("resolution_seconds", sa.Integer(), nullable=True),
         sa.Column("resolution_business_seconds", sa.Integer(), nullable=True),
+        sa.Column("suppressed", sa.Boolean(), nullable=False),
+        sa.Column("tags", JSON_, nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
@@ -131,9 +174,13 @@ def upgrade() -> None:
             ["rubric_id"], ["review_rubrics.id"], name=op.f("fk_reviews_rubric_id_review_rubrics")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
+        sa.UniqueConstraint(
+            "conversation_id", "reviewer_id", name=op.f("uq_reviews_conversation_id_reviewer_id")
+        ),
     )
     op.create_index("ix_reviews_agent", "reviews", ["agent_id", "created_at"], unique=False)
     op.create_index("ix_reviews_created", "reviews", ["created_at"], unique=False)
+    op.create_index("ix_conversations_closed", "conversations", ["status", "closed_at"])
     op.create_table(
         "listening_matches",
         sa.Column("query_id", ID, nullable=False),
@@ -236,6 +283,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_hours_dimension", table_name="report_hours")
+    op.drop_table("report_hours")
     op.drop_index("ix_surveys_conversation", table_name="surveys")
     op.drop_index("ix_surveys_answered", table_name="surveys")
     op.drop_table("surveys")
@@ -245,6 +294,7 @@ def downgrade() -> None:
     op.drop_table("report_messages")
     op.drop_index("ix_listening_matches_at", table_name="listening_matches")
     op.drop_table("listening_matches")
+    op.drop_index("ix_conversations_closed", table_name="conversations")
     op.drop_index("ix_reviews_created", table_name="reviews")
     op.drop_index("ix_reviews_agent", table_name="reviews")
     op.drop_table("reviews")
