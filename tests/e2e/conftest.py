@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
@@ -165,3 +167,17 @@ def serve_workspace(desk: Desk, *, run_worker: bool = False) -> Iterator[Web]:
 def web(desk: Desk) -> Iterator[Web]:
     with serve_workspace(desk) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium driven by Playwright, one per test module."""
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()

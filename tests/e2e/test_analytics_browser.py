@@ -11,9 +11,6 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 
 from socialdesk.bootstrap import Desk
 from tests.e2e.conftest import PASSWORD, Web, serve_workspace
-
-# The module-scoped headless Chromium of the workspace's browser tests, shared, not copied.
-from tests.e2e.test_workspace_browser import chromium  # noqa: F401
 from tests.fakes import FrozenClock
 from tests.support.analytics_day import work_the_day
 
@@ -28,15 +25,12 @@ def served(desk: Desk, clock: FrozenClock) -> Iterator[Web]:
 
 
 @pytest.fixture
-def page(chromium: Browser, served: Web) -> Iterator[Page]:  # noqa: F811 (the fixture above)
+def page(chromium: Browser, served: Web) -> Iterator[Page]:
     context = chromium.new_context(base_url=served.url, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     problems: list[str] = []
 
     def console(message: ConsoleMessage) -> None:
-        # The desk serves no favicon; the browser's own request for one is not the page's fault.
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return
         if message.type in ("error", "warning"):
             problems.append(f"console {message.type}: {message.text}")
 

@@ -6,12 +6,11 @@ must never happen: post text running as script, an agent reaching supervisor pag
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Error, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Error, Page, expect
 
 from socialdesk.adapters.connectors.x.fake import FakeX
 from socialdesk.bootstrap import Desk
@@ -25,19 +24,6 @@ from tests.support.server import live_server
 SECRET = "x-consumer-secret"
 CUSTOMER = "2200000000000000001"
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
 
 
 class Desktop:
