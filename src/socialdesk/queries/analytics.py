@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, case, func, select
+from sqlalchemy import Column, ColumnElement, and_, func, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.sql import count_if, hour_number, hour_start
 from socialdesk.domain.calendars import zone
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.domain.rollups import ALL
@@ -235,10 +236,6 @@ def _review_cut(cut: Cut) -> list[ColumnElement[bool]]:
 # -- the overview --------------------------------------------------------------------------------
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _scope(cut: Cut) -> Scope | None:
     return scope_of(
         cut.start,
@@ -265,20 +262,20 @@ def _fact_totals(conn: Connection, cut: Cut) -> Totals:
     )
     row = conn.execute(
         select(
-            _count_if(inbound),
-            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
-            _count_if(rm.auto_ack.is_(True)),
-            _count_if(and_(inbound, rm.sentiment == "negative")),
-            _count_if(and_(needing, rm.suppressed.is_(False))),
-            _count_if(and_(needing, rm.suppressed.is_(False), rm.responded_at.is_not(None))),
-            _count_if(and_(needing, rm.suppressed.is_(True))),
-            _count_if(and_(inbound, rm.engaged.is_(True), rm.sentiment == "positive")),
-            _count_if(and_(rm.response_kind == "first", rm.sla_met.is_(True))),
-            _count_if(and_(rm.response_kind == "first", rm.sla_met.is_not(None))),
-            _count_if(and_(rm.response_kind == "next", rm.sla_met.is_(True))),
-            _count_if(and_(rm.response_kind == "next", rm.sla_met.is_not(None))),
-            _count_if(rm.response_kind == "first"),
-            _count_if(rm.response_kind == "next"),
+            count_if(inbound),
+            count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            count_if(rm.auto_ack.is_(True)),
+            count_if(and_(inbound, rm.sentiment == "negative")),
+            count_if(and_(needing, rm.suppressed.is_(False))),
+            count_if(and_(needing, rm.suppressed.is_(False), rm.responded_at.is_not(None))),
+            count_if(and_(needing, rm.suppressed.is_(True))),
+            count_if(and_(inbound, rm.engaged.is_(True), rm.sentiment == "positive")),
+            count_if(and_(rm.response_kind == "first", rm.sla_met.is_(True))),
+            count_if(and_(rm.response_kind == "first", rm.sla_met.is_not(None))),
+            count_if(and_(rm.response_kind == "next", rm.sla_met.is_(True))),
+            count_if(and_(rm.response_kind == "next", rm.sla_met.is_not(None))),
+            count_if(rm.response_kind == "first"),
+            count_if(rm.response_kind == "next"),
         ).where(*_message_cut(cut))
     ).one()
     counts = Counter({name: int(value) for name, value in zip(names, row, strict=True)})
@@ -388,17 +385,17 @@ def _surveys(
 ) -> tuple[Attainment, float | None, float | None, int, int, int]:
     answered = _survey_cut(cut, sv.answered_at)
     csat = conn.execute(
-        select(func.count(), _count_if(sv.score >= 4), func.avg(sv.score)).where(
+        select(func.count(), count_if(sv.score >= 4), func.avg(sv.score)).where(
             *answered, sv.kind == "csat"
         )
     ).one()
     nps = conn.execute(
-        select(func.count(), _count_if(sv.score >= 9), _count_if(sv.score <= 6)).where(
+        select(func.count(), count_if(sv.score >= 9), count_if(sv.score <= 6)).where(
             *answered, sv.kind == "nps"
         )
     ).one()
     asked = conn.execute(
-        select(func.count(), _count_if(sv.answered_at.is_not(None))).where(
+        select(func.count(), count_if(sv.answered_at.is_not(None))).where(
             *_survey_cut(cut, sv.asked_at)
         )
     ).one()
@@ -415,17 +412,6 @@ def _surveys(
 
 
 # -- time series -----------------------------------------------------------------------------------
-
-
-def _hour(column: Any, dialect: str) -> Any:
-    """The UTC hour a time falls in, as text both engines group by."""
-    if dialect == "sqlite":
-        return func.strftime("%Y-%m-%d %H", column)
-    return func.to_char(func.date_trunc("hour", func.timezone("UTC", column)), "YYYY-MM-DD HH24")
-
-
-def _parse_hour(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
 
 
 def bucket_starts(cut: Cut, hourly: bool) -> list[datetime]:
@@ -475,19 +461,19 @@ def series(conn: Connection, cut: Cut, *, hourly: bool | None = None) -> list[Po
 
 
 def _fact_hours(conn: Connection, cut: Cut) -> dict[datetime, dict[str, int]]:
-    hour = _hour(rm.at, conn.dialect.name)
+    hour = hour_number(rm.at, conn.dialect.name)
     found: dict[datetime, dict[str, int]] = {}
-    for text, inbound, outbound, negative in conn.execute(
+    for number, inbound, outbound, negative in conn.execute(
         select(
             hour,
-            _count_if(rm.direction == "inbound"),
-            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
-            _count_if(and_(rm.direction == "inbound", rm.sentiment == "negative")),
+            count_if(rm.direction == "inbound"),
+            count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            count_if(and_(rm.direction == "inbound", rm.sentiment == "negative")),
         )
         .where(*_message_cut(cut))
         .group_by(hour)
     ):
-        found[_parse_hour(text)] = {
+        found[hour_start(int(number))] = {
             "inbound": int(inbound),
             "outbound": int(outbound),
             "negative": int(negative),
@@ -499,11 +485,11 @@ def _fact_hours(conn: Connection, cut: Cut) -> dict[datetime, dict[str, int]]:
 
 
 def _per_hour(conn: Connection, cut: Cut, column: Any) -> dict[datetime, int]:
-    hour = _hour(column, conn.dialect.name)
+    hour = hour_number(column, conn.dialect.name)
     rows = conn.execute(
         select(hour, func.count()).where(*_conversation_cut(cut, column)).group_by(hour)
     )
-    return {_parse_hour(text): int(n) for text, n in rows}
+    return {hour_start(int(number)): int(n) for number, n in rows}
 
 
 def _backlog_at(conn: Connection, cut: Cut, at: datetime) -> int:
@@ -597,12 +583,12 @@ def _fact_breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[Breakdown
     rows = conn.execute(
         select(
             key,
-            _count_if(inbound),
-            _count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
-            _count_if(needing),
-            _count_if(and_(needing, rm.responded_at.is_not(None))),
-            _count_if(and_(first, rm.sla_met.is_(True))),
-            _count_if(and_(first, rm.sla_met.is_not(None))),
+            count_if(inbound),
+            count_if(and_(rm.direction == "outbound", rm.auto_ack.is_(False))),
+            count_if(needing),
+            count_if(and_(needing, rm.responded_at.is_not(None))),
+            count_if(and_(first, rm.sla_met.is_(True))),
+            count_if(and_(first, rm.sla_met.is_not(None))),
         )
         .select_from(source)
         .where(*_message_cut(cut))

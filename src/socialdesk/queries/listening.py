@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import Select
 
 from socialdesk.adapters.db import tables as t
-from socialdesk.adapters.db.listening import count_if, hour_number, hour_start
+from socialdesk.adapters.db.sql import count_if, hour_number, hour_start
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.domain.listening import query_tag
 from socialdesk.queries.analytics import Cut, bucket_starts

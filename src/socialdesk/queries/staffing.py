@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.sql import hour_number, hour_start
 from socialdesk.domain.handle_time import (
     IDLE_AFTER,
     Activity,
@@ -75,15 +75,6 @@ class StaffingView:
     days: list[StaffingDay]
 
 
-def _epoch_hour(column: Any, dialect: str) -> Any:
-    """Whole hours since 1970-01-01 UTC: an instant's UTC hour on both engines."""
-    if dialect == "sqlite":
-        seconds = cast(func.strftime("%s", column), BigInteger)
-    else:
-        seconds = cast(func.floor(func.extract("epoch", column)), BigInteger)
-    return seconds // 3600
-
-
 def _cut(platform: str | None, team_id: int | None) -> list[ColumnElement[bool]]:
     where = []
     if platform is not None:
@@ -104,7 +95,7 @@ def hourly_demand(
     """Customer messages that need a response and are not suppressed, per UTC hour of
     [start, end): the work an agent must answer (praise, spam and noise need nobody). Hours
     without any are left out."""
-    hour = _epoch_hour(rm.at, conn.dialect.name)
+    hour = hour_number(rm.at, conn.dialect.name)
     rows = conn.execute(
         select(hour, func.count())
         .where(
@@ -117,7 +108,7 @@ def hourly_demand(
         )
         .group_by(hour)
     )
-    return [HourlyVolume(datetime.fromtimestamp(int(h) * 3600, UTC), int(n)) for h, n in rows]
+    return [HourlyVolume(hour_start(int(h)), int(n)) for h, n in rows]
 
 
 def reply_work_seconds(

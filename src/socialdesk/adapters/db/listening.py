@@ -10,19 +10,14 @@ index led by the query (`ix_listening_matches_at`).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Integer,
     and_,
     bindparam,
     case,
-    cast,
     delete,
-    extract,
     func,
     insert,
     literal,
@@ -34,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.sql import count_if, hour_number, hour_start
 from socialdesk.domain.alerts import Alert, SamplePost, SubjectKind, state_from_json, state_to_json
 from socialdesk.domain.listening import SavedQuery, StoredPost
 
@@ -51,23 +47,6 @@ PUBLIC_INBOUND = (
 )
 NEGATIVE = m.triage["sentiment"].as_string() == "negative"
 INTENT = m.triage["intent"].as_string()
-
-
-def hour_number(column: Any, dialect: str) -> ColumnElement[int]:
-    """Whole hours from 1970-01-01 UTC to the time in `column`."""
-    seconds = literal(3600, literal_execute=True)  # inline: GROUP BY repeats the same text
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer).op("/")(seconds)
-    return cast(func.floor(extract("epoch", column).op("/")(seconds)), BigInteger)
-
-
-def hour_start(number: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=number)
-
-
-def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many rows of the group meet the condition (0 for none)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _query(row: Row[Any]) -> SavedQuery:
