@@ -286,8 +286,13 @@ class Batch:
 class Loader:
     """Generates the desk's history customer by customer and writes it in chunks."""
 
-    def __init__(self, desk: Desk, cast: Cast, now: datetime, seed: int) -> None:
+    def __init__(
+        self, desk: Desk, cast: Cast, now: datetime, seed: int, exchanges: float = 0.0
+    ) -> None:
+        """`exchanges`: the mean number of further customer message and reply pairs in a closed
+        conversation (a geometric count; 0 keeps threads at one to three messages)."""
         self.desk, self.cast, self.now = desk, cast, now
+        self.more = exchanges / (1 + exchanges)  # the chance of each further pair
         self.rng = random.Random(seed)
         self.targets = desk.policy.targets
         first = self.targets.first_response.total_seconds() / 60
@@ -377,6 +382,15 @@ class Loader:
             out["sla_state"] = "ok" if reply - first <= self.targets.first_response else "breached"
         return out
 
+    def _longer(self, roles: list[str], at: list[datetime], clock: dict[str, Any]) -> None:
+        """Further exchanges before the close: the customer again, the brand again."""
+        rng, minute = self.rng, timedelta(minutes=1)
+        while self.more and rng.random() < self.more:
+            again = at[-1] + minute * rng.uniform(2, 180)
+            roles += ["inbound", "outbound"]
+            at += [again, again + minute * min(240, rng.expovariate(1 / 40))]
+            clock["closed_at"] = at[-1] + minute * rng.uniform(1, 60)
+
     def one_conversation(self, customer: int, plat: str, visibility: str, kind: str) -> datetime:
         rng, cast = self.rng, self.cast
         self.cid += 1
@@ -417,6 +431,8 @@ class Loader:
         else:
             roles = ["inbound", rng.choice(("note", "inbound")), "note"]
         roles = roles[:n]
+        if status == "closed":
+            self._longer(roles, at, clock)
         last_inbound: Triaged | None = None
         last_text = ""
         inbound_at = at[0]

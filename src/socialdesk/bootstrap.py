@@ -21,7 +21,6 @@ from socialdesk.adapters.secrets import FernetSecretBox
 from socialdesk.config import Settings
 from socialdesk.domain.connectors import QuarantinedDelivery
 from socialdesk.domain.sla import ResponseTargets
-from socialdesk.domain.spikes import SpikeSettings
 from socialdesk.domain.triage import PriorityWeights
 from socialdesk.services.intake import IntakePolicy
 from socialdesk.services.notifications import Destination
@@ -106,24 +105,8 @@ class Desk:
         )
 
     def spike_policy(self) -> SpikePolicy:
-        """How the spike job runs and where its alerts go (SOCIALDESK_TIMEZONE, SPIKE_*,
-        ALERT_WEBHOOK_URL, ALERT_EMAIL)."""
-        s = self.settings
-        emails = tuple(a.strip() for a in (s.alert_email or "").split(",") if a.strip())
-        wanted = s.alert_webhook_url or emails
-        return SpikePolicy(
-            timezone=s.timezone,
-            every=timedelta(minutes=s.spike_check_minutes),
-            settings=SpikeSettings(
-                min_volume=s.spike_min_volume,
-                z_threshold=s.spike_z_threshold,
-                release_z=min(SpikeSettings().release_z, s.spike_z_threshold),
-            ),
-            destination=Destination(ALERT_TARGET, s.alert_webhook_url or None, emails)
-            if wanted
-            else None,
-            public_url=s.public_url,
-        )
+        """What the worker's spike job runs with (read on each pass)."""
+        return spike_policy(self.settings)
 
     @property
     def analytics_uow(self) -> AnalyticsUnitOfWorkFactory:
@@ -156,6 +139,22 @@ class Desk:
         """(the database's schema revision, the revision this code expects); raises when the
         database cannot be reached."""
         return current_revision(self.engine), head_revision(self.engine)
+
+
+def spike_policy(s: Settings) -> SpikePolicy:
+    """How the spike job runs and where its alerts go (SOCIALDESK_TIMEZONE, SPIKE_*,
+    ALERT_WEBHOOK_URL, ALERT_EMAIL)."""
+    emails = tuple(a.strip() for a in (s.alert_email or "").split(",") if a.strip())
+    wanted = s.alert_webhook_url or emails
+    return SpikePolicy(
+        timezone=s.timezone,
+        every=timedelta(minutes=s.spike_check_minutes),
+        settings=s.spike_settings(),
+        destination=Destination(ALERT_TARGET, s.alert_webhook_url or None, emails)
+        if wanted
+        else None,
+        public_url=s.public_url,
+    )
 
 
 def bootstrap(

@@ -41,6 +41,7 @@ from socialdesk.services import agents as agent_service
 from socialdesk.services.channels import create_channel, ensure_channels, update_channel
 from socialdesk.services.demo import load_demo, set_up_rules
 from socialdesk.services.importing import ImportReport, import_messages
+from socialdesk.services.reporting import rebuild
 from socialdesk.services.webhooks import replay as replay_delivery
 from socialdesk.triage_cli import app as triage_app
 from socialdesk.web.api.schemas import MessageIn
@@ -55,10 +56,12 @@ channel_app = typer.Typer(help="Connected accounts (an @handle on X, a Facebook 
 user_app = typer.Typer(help="People who work the desk: agents, supervisors, admins.")
 team_app = typer.Typer(help="Teams that conversations are routed to.")
 token_app = typer.Typer(help="API tokens (shown once, stored hashed).")
+report_app = typer.Typer(help="The reporting facts and rollups the analytics read.")
 app.add_typer(channel_app, name="channel")
 app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(token_app, name="token")
+app.add_typer(report_app, name="report")
 app.add_typer(triage_app, name="triage")
 app.add_typer(playbook_app, name="playbook")
 
@@ -266,6 +269,22 @@ def import_(
     )
     for reason, count in report.skipped.most_common():
         print(f"  skipped {count:,}: {reason}")
+
+
+@report_app.command("rebuild")
+def report_rebuild() -> None:
+    """Compute every conversation's reporting facts and rollups again, in bulk (after a large
+    import or an upgrade that starts reporting again); the worker's job goes on from there."""
+    with _desk() as desk, _progress() as progress:
+        task = progress.add_task("reporting", total=None)
+        done = rebuild(
+            desk.analytics_uow,
+            desk.holidays,
+            targets=desk.policy.targets,
+            now=desk.clock.now(),
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    print(f"conversations reported {done:,}")
 
 
 def _progress() -> Progress:

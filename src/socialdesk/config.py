@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from socialdesk.domain.errors import InvalidInput
+from socialdesk.domain.spikes import SpikeSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///var/socialdesk.db"
 
@@ -98,6 +102,37 @@ class Settings(BaseSettings):
     spike_z_threshold: float = Field(
         4.0, ge=1, le=20, description="how unusual an hour must be to alert (robust z-score)"
     )
+    spike_min_ratio: float = Field(
+        2.0, ge=1, description="a volume spike is at least this many times the expected count"
+    )
+    spike_min_negative: int = Field(
+        5, ge=1, description="fewer negative posts in an hour is never a negative-share spike"
+    )
+    spike_share_margin: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="how far the hour's negative share must exceed the usual one (0.15: 15 points)",
+    )
+    spike_release_z: float | None = Field(
+        None,
+        gt=0,
+        description="an open spike is calm while its z stays below this; unset: 2, or the z "
+        "threshold when that is lower",
+    )
+    spike_recovery_hours: int = Field(
+        2, ge=1, le=168, description="complete calm hours in a row before an alert closes"
+    )
+    spike_cooldown_minutes: float = Field(
+        0,
+        ge=0,
+        le=43200,
+        description="least time between two alerts about one subject (0: none; 30 days at most)",
+    )
+    spike_weeks: int = Field(8, ge=1, le=52, description="weeks of history a baseline reads")
+    spike_min_weeks: int = Field(
+        3, ge=1, description="with fewer same-hour samples than this, the neighbouring hours join"
+    )
     secret_key_file: Path = Field(
         Path("var/secret.key"), description="where the credential key is kept when not given"
     )
@@ -124,3 +159,34 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC"
             ) from exc
         return value
+
+    def spike_settings(self) -> SpikeSettings:
+        """The spike detector's thresholds (domain/spikes.py) from the SPIKE_* settings."""
+        release_z = self.spike_release_z
+        if release_z is None:  # the domain's default, lowered with a threshold below it
+            release_z = min(SpikeSettings().release_z, self.spike_z_threshold)
+        return SpikeSettings(
+            z_threshold=self.spike_z_threshold,
+            min_volume=self.spike_min_volume,
+            min_ratio=self.spike_min_ratio,
+            share_margin=self.spike_share_margin,
+            min_negative=self.spike_min_negative,
+            release_z=release_z,
+            recovery_hours=self.spike_recovery_hours,
+            cooldown=timedelta(minutes=self.spike_cooldown_minutes),
+            weeks=self.spike_weeks,
+            min_weeks=self.spike_min_weeks,
+        )
+
+    @model_validator(mode="after")
+    def _spike_settings_fit(self) -> Self:
+        """Each SPIKE_* field checks its own range; how they must fit together (the release
+        below the threshold) is the domain's rule, checked here so a desk refuses to start
+        rather than its spike job failing on every pass."""
+        try:
+            self.spike_settings()
+        except InvalidInput as exc:
+            raise ValueError(
+                f"the SOCIALDESK_SPIKE_* settings do not fit together: {exc.message}"
+            ) from None
+        return self

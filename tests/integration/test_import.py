@@ -130,9 +130,8 @@ def test_after_a_twcs_import_each_first_response_time_is_the_two_tweets_differen
                 t.report_messages, rm.message_id == t.messages.c.id
             )
         ).all()
-        o = overview(
-            conn, Cut(datetime(2017, 10, 1, tzinfo=UTC), datetime(2017, 12, 1, tzinfo=UTC))
-        )
+        o_cut = Cut(datetime(2017, 10, 1, tzinfo=UTC), datetime(2017, 12, 1, tzinfo=UTC))
+        o = overview(conn, o_cut)
     firsts = {tweet: seconds for tweet, kind, seconds in facts if kind == "first"}
     assert firsts == {
         "4": 9 * 60 + 39,  # 21:45:10 → 21:54:49
@@ -142,6 +141,16 @@ def test_after_a_twcs_import_each_first_response_time_is_the_two_tweets_differen
     }
     assert o.first_response.count == 4
     assert o.inbound == 9
+    # The bulk rebuild (what a large import is followed by) computes the same.
+    assert "conversations reported" in run(db_url, "report", "rebuild")
+    with desk.engine.connect() as conn:
+        again = conn.execute(
+            select(t.messages.c.external_id, rm.response_kind, rm.response_seconds).join(
+                t.report_messages, rm.message_id == t.messages.c.id
+            )
+        ).all()
+        assert sorted(again) == sorted(facts)
+        assert overview(conn, o_cut) == o
 
 
 def test_import_jsonl_skips_bad_lines_with_their_number(

@@ -16,15 +16,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
-from socialdesk.queries.analytics import Cut, Dimension, breakdown, overview, series
+from socialdesk.queries import analytics
+from socialdesk.queries.analytics import (
+    Cut,
+    Dimension,
+    Durations,
+    breakdown,
+    overview,
+    series,
+)
 from socialdesk.services import conversations as actions
 from socialdesk.services.conversations import ReplyDraft
 from socialdesk.services.intake import ingest
 from socialdesk.services.playbooks import run_pending
-from socialdesk.services.reporting import project
+from socialdesk.services.reporting import project, rebuild
 from socialdesk.services.triage import triage_pending
 from tests import factories as f
 from tests.fakes import FakeClassifier, FrozenClock
@@ -172,8 +182,9 @@ def test_running_the_job_again_changes_nothing(desk: Desk, day: dict[str, int]) 
 def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
     desk: Desk, day: dict[str, int], clock: FrozenClock
 ) -> None:
-    """Every single-filter cut read from the rollups (whole hours) equals the same cut read
-    from the facts (a range one second wider, which the rollups cannot serve)."""
+    """Every cut the rollups serve (whole hours; one filter, a platform, or both) equals the same
+    cut read from the facts (a range one second wider, which the rollups cannot serve), and so
+    do its breakdowns by platform and by agent."""
     with desk.uow(read_only=True) as unit:
         sam = unit.agents.get(day["sam"])
     assert sam is not None
@@ -192,12 +203,16 @@ def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
         {"agent_id": day["sam"]},
         {"intent": "billing"},
         {"tag": "refund"},
+        {"platform": "x", "agent_id": day["sam"]},
+        {"platform": "email", "tag": "refund"},
     ]
     with desk.engine.connect() as conn:
         for filters in cuts:
             rolled = overview(conn, cut(**filters))
             wider = Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1), **filters)
             assert rolled == overview(conn, wider), filters
+            for by in (Dimension.PLATFORM, Dimension.AGENT):
+                assert breakdown(conn, cut(**filters), by) == breakdown(conn, wider, by), by
             later_end = Cut(DAY, DAY + timedelta(days=1, seconds=1), **filters)
             by_rollup = series(conn, cut(**filters), hourly=True)
             assert by_rollup == series(conn, later_end, hourly=True)[:24], filters
@@ -206,6 +221,93 @@ def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
         assert breakdown(conn, cut(), Dimension.TAG) == breakdown(
             conn, Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1)), Dimension.TAG
         )
+
+
+def dashboards(desk: Desk, day: dict[str, int]) -> list[Any]:
+    """What the pages show for a few cuts, and the facts as stored (less their row ids)."""
+    found: list[Any] = []
+    with desk.engine.connect() as conn:
+        for filters in ({}, {"platform": "x"}, {"agent_id": day["sam"]}, {"tag": "refund"}):
+            found.append(overview(conn, cut(**filters)))
+            found.append(series(conn, cut(**filters), hourly=True))
+            found += [breakdown(conn, cut(**filters), by) for by in Dimension]
+        for table in (t.report_messages, t.report_conversations):
+            rows = conn.execute(select(table)).mappings()
+            found.append(sorted((sorted(r.items()) for r in rows), key=repr))
+    return found
+
+
+def test_a_rebuild_gives_what_the_job_gave_and_the_job_goes_on_from_there(
+    desk: Desk, day: dict[str, int]
+) -> None:
+    with desk.uow(read_only=True) as unit:
+        sam = unit.agents.get(day["sam"])
+    assert sam is not None
+    actions.retag(desk.uow(), sam, day["a"], ["refund"], [], at(12, 30))
+    settle(desk, at(13))
+    by_job = dashboards(desk, day)
+    seen: list[tuple[int, int]] = []
+    done = rebuild(
+        desk.analytics_uow,
+        desk.holidays,
+        targets=desk.policy.targets,
+        now=at(13),
+        chunk=3,
+        on_progress=lambda n, total: seen.append((n, total)),
+    )
+    assert done == 4
+    assert seen == [(3, 4), (4, 4)]
+    assert dashboards(desk, day) == by_job
+    assert project(desk.analytics_uow, desk.holidays, targets=desk.policy.targets, now=at(13)) == 0
+
+
+def close_to(rolled: Durations, exact: Durations) -> bool:
+    """A duration read from the histograms: the same count, each figure within a bucket's
+    half-width (2.5%) of the exact one."""
+
+    def near(a: float | None, b: float | None) -> bool:
+        return a == b or (a is not None and b is not None and abs(a - b) <= 0.026 * b + 1)
+
+    return rolled.count == exact.count and all(
+        near(a, b)
+        for a, b in (
+            (rolled.median_seconds, exact.median_seconds),
+            (rolled.p90_seconds, exact.p90_seconds),
+        )
+    )
+
+
+@pytest.mark.parametrize(("limit", "to"), [("EXACT_LIMIT", 0), ("SCAN_LIMIT", 1)])
+def test_durations_over_many_responses_are_read_from_the_histograms(
+    desk: Desk, day: dict[str, int], monkeypatch: pytest.MonkeyPatch, limit: str, to: int
+) -> None:
+    """Above EXACT_LIMIT responses in the cut, or SCAN_LIMIT in the whole desk, the rollups'
+    histograms, merged by the database, give the percentiles: within 2.5% of the exact ones, for
+    the whole desk, a platform, an agent on a platform, in business hours, and per platform in a
+    breakdown."""
+    monkeypatch.setattr(analytics, limit, to)
+    cuts: list[dict[str, Any]] = [
+        {},
+        {"platform": "x"},
+        {"platform": "x", "agent_id": day["sam"]},
+        {"business": True},
+    ]
+    with desk.engine.connect() as conn:
+        for filters in cuts:
+            rolled = overview(conn, cut(**filters))
+            exact = overview(
+                conn, Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1), **filters)
+            )
+            for kind in ("first_response", "next_response", "resolution"):
+                assert close_to(getattr(rolled, kind), getattr(exact, kind)), (filters, kind)
+            assert rolled.first_response.count == (2 if filters.get("platform") != "x" else 1)
+        by_rollup = breakdown(conn, cut(), Dimension.PLATFORM)
+        by_facts = breakdown(
+            conn, Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1)), Dimension.PLATFORM
+        )
+        assert [r.key for r in by_rollup] == [r.key for r in by_facts] == ["x", "email"]
+        for a, b in zip(by_rollup, by_facts, strict=True):
+            assert close_to(a.first_response, b.first_response), a.key
 
 
 def test_a_survey_question_answers_nobody_and_its_answer_needs_nothing(

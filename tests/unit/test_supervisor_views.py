@@ -1,6 +1,6 @@
 """The supervisor pages' pure parts: capacity as typed, load against capacity, which SLA clock is
-due, the risk board's filter, playbook problems beside their lines, the backtest as tables, and
-a channel's health in a word."""
+due, the risk board's filter, playbook problems beside their lines, the backtest as tables, a
+channel's health in a word, and the rubric form's rows as criteria."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from socialdesk.web.ui.supervisor import (
 )
 from socialdesk.web.ui.supervisor_directory import channel_state
 from socialdesk.web.ui.supervisor_playbook import Compared, backtest_view, problem_rows
+from socialdesk.web.ui.supervisor_rubric import RubricRow, criteria_of, row_field, typed_rows
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -182,3 +183,50 @@ def channel(active: bool = True, **health: Any) -> ChannelView:
 def test_a_channels_health_in_a_word(view: ChannelView, key: str, text: str) -> None:
     state = channel_state(view)
     assert (state.key, state.text) == (key, text)
+
+
+class TestRubricForm:
+    def test_rows_come_in_order_and_empty_or_removed_ones_are_left_out(self) -> None:
+        rows = typed_rows(
+            [
+                ("csrf_token", "t"),
+                ("criteria.10.key", "speed"),
+                ("criteria.10.max", " 3 "),
+                ("criteria.2.key", " tone "),
+                ("criteria.2.label", "Tone"),
+                ("criteria.2.weight", "2.5"),
+                ("criteria.2.max", "5"),
+                ("criteria.3.key", "policy"),
+                ("criteria.3.remove", "yes"),
+                ("criteria.4.key", ""),
+                ("criteria.100.key", "too_far"),
+            ]
+        )
+        assert [r.key for r in rows] == [" tone ", "policy", "", "speed"]  # as typed
+        assert rows[1].remove
+        assert rows[2].blank
+        criteria, origin = criteria_of(rows)
+        assert criteria == [
+            {"key": "tone", "label": "Tone", "weight": 2.5, "max": 5},
+            {"key": "speed", "label": "", "max": 3},  # no weight typed: the domain's default
+        ]
+        assert origin == [0, 3]
+
+    def test_what_is_not_a_number_goes_as_typed_for_the_domain_to_refuse(self) -> None:
+        criteria, _ = criteria_of([RubricRow("tone", "Tone", "heavy", "2.0")])
+        assert criteria == [{"key": "tone", "label": "Tone", "weight": "heavy", "max": 2.0}]
+
+    @pytest.mark.parametrize(
+        ("field", "form"),
+        [
+            ("criteria.1.weight", "criteria.3.weight"),
+            ("criteria.0.key", "criteria.0.key"),
+            ("criteria", None),
+            ("criteria.0", None),
+            (None, None),
+        ],
+    )
+    def test_the_domains_field_is_the_row_it_was_typed_in(
+        self, field: str | None, form: str | None
+    ) -> None:
+        assert row_field(field, [0, 3]) == form

@@ -133,6 +133,10 @@ def _criterion(index: int, item: object) -> Criterion:
     label = item.get("label")
     if not isinstance(label, str):
         raise InvalidInput(f"{name}: label must be text", field=f"{where}.label")
+    if not label.strip():  # said in words: check_text would name the field by its path
+        raise InvalidInput(
+            f"{name}: the label is empty; give the name reviewers see", field=f"{where}.label"
+        )
     label = check_text(label, field=f"{where}.label")
     if len(label) > MAX_LABEL:
         raise InvalidInput(

@@ -1,12 +1,15 @@
-"""Hourly rollups of the reporting facts, one dimension at a time, so a dashboard over a month
-reads about 720 rows instead of every message of the month.
+"""Hourly rollups of the reporting facts, one dimension at a time and split by platform, so a
+dashboard over a month reads a few thousand rows instead of every message of the month.
 
-Each conversation's facts contribute to rows keyed by (UTC hour, dimension, value): the
-dimension `all` (value ""), and one row for each of platform, channel, team, agent, intent and
-each tag. A dashboard with no filter reads `all`; with one filter (or a breakdown by one
-dimension) it reads that dimension; with more it falls back to the facts (queries/analytics.py).
-When a conversation's facts are computed again, the old contributions are subtracted and the new
-ones added, so the rollups always equal the facts.
+Each conversation's facts contribute to rows keyed by (UTC hour, dimension, value, platform):
+the dimension `all` (value ""), and one row for each of channel, team, agent, intent and each
+tag, all carrying the conversation's platform. So a dashboard filtered by one dimension, by
+platform, or by both reads one scope of rows, and its split by platform (the platform shares,
+the breakdown by platform) is a GROUP BY of the same rows; with more filters it falls back to the
+facts (queries/analytics.py). The whole desk also has one unsplit row per hour (`total`), so
+its histograms, the most read and the fullest, are merged from one row an hour rather than one
+per platform. When a conversation's facts are computed again, the old
+contributions are subtracted and the new ones added, so the rollups always equal the facts.
 
 Durations (first and next response, resolution; calendar and business time) go into histograms
 with buckets 5% wide (`bucket_of`; a bucket's middle is within 2.5% of every value in it), from which percentiles over many responses are read
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from socialdesk.domain.reporting import INBOUND, OUTBOUND, ConversationFact, MessageFact
 
 ALL = "all"
-DIMENSIONS = ("platform", "channel", "team", "agent", "intent", "tag")
+TOTAL = "total"  # the whole desk, every platform in one row
 RATIO = 1.05  # consecutive histogram bucket edges
 # The counters of a rollup row (histograms apart).
 MEASURES = (
@@ -75,11 +78,12 @@ class RowKey:
     hour: datetime
     dimension: str
     value: str
+    platform: str
 
     @property
     def text(self) -> str:
-        """One string per row, for the unique index lookups use."""
-        return f"{self.hour:%Y-%m-%dT%H}|{self.dimension}|{self.value}"
+        """One string per row, for the unique index the writes add to."""
+        return f"{self.hour:%Y-%m-%dT%H}|{self.dimension}|{self.platform}|{self.value}"
 
 
 Contributions = dict[RowKey, Counter[str]]
@@ -103,21 +107,28 @@ def hour_of(at: datetime) -> datetime:
 
 def _keys(hour: datetime, cuts: Cuts, agent_id: int | None) -> list[RowKey]:
     values = {
-        "platform": cuts.platform,
         "channel": str(cuts.channel_id),
         "team": "" if cuts.team_id is None else str(cuts.team_id),
         "agent": "" if agent_id is None else str(agent_id),
         "intent": cuts.intent or "",
     }
-    keys = [RowKey(hour, ALL, "")]
-    keys += [RowKey(hour, name, value) for name, value in values.items()]
-    keys += [RowKey(hour, "tag", tag) for tag in cuts.tags]
+    platform = cuts.platform
+    keys = [RowKey(hour, TOTAL, "", ""), RowKey(hour, ALL, "", platform)]
+    keys += [RowKey(hour, name, value, platform) for name, value in values.items()]
+    keys += [RowKey(hour, "tag", tag, platform) for tag in cuts.tags]
     return keys
 
 
-def _add(found: Contributions, keys: Iterable[RowKey], counts: Mapping[str, int]) -> None:
+def add_counts(found: Contributions, keys: Iterable[RowKey], counts: Mapping[str, int]) -> None:
+    """Add `counts` to each of the rows (a loop, not Counter.update: rebuilding a large desk
+    adds millions of times)."""
     for key in keys:
-        found.setdefault(key, Counter()).update(counts)
+        row = found.get(key)
+        if row is None:
+            found[key] = Counter(counts)
+        else:
+            for name, n in counts.items():
+                row[name] += n
 
 
 def contributions(
@@ -125,22 +136,30 @@ def contributions(
 ) -> Contributions:
     """What one conversation adds to the rollups."""
     found: Contributions = {}
+    known: dict[tuple[datetime, int | None], list[RowKey]] = {}
+
+    def keys_of(at: datetime, agent: int | None) -> list[RowKey]:
+        hour = hour_of(at)
+        keys = known.get((hour, agent))
+        if keys is None:
+            keys = known[(hour, agent)] = _keys(hour, cuts, agent)
+        return keys
+
     for fact in facts:
         agent = cuts.assignee_id if fact.direction == INBOUND else fact.agent_id
-        keys = _keys(hour_of(fact.at), cuts, agent)
-        _add(found, keys, _message_counts(fact, cuts.suppressed))
+        add_counts(found, keys_of(fact.at, agent), _message_counts(fact, cuts.suppressed))
 
     def conversation_keys(at: datetime) -> list[RowKey]:
-        return _keys(hour_of(at), cuts, cuts.assignee_id)
+        return keys_of(at, cuts.assignee_id)
 
-    _add(found, conversation_keys(whole.opened_at), {"opened": 1})
+    add_counts(found, conversation_keys(whole.opened_at), {"opened": 1})
     if whole.closed_at is not None:
         closing: Counter[str] = Counter(closed=1)
         closing[f"resolution:{bucket_of(whole.resolution_seconds or 0)}"] += 1
         closing[f"resolution_b:{bucket_of(whole.resolution_business_seconds or 0)}"] += 1
-        _add(found, conversation_keys(whole.closed_at), closing)
+        add_counts(found, conversation_keys(whole.closed_at), closing)
     if whole.engaged_at is not None:
-        _add(found, conversation_keys(whole.engaged_at), _engagement_counts(whole))
+        add_counts(found, conversation_keys(whole.engaged_at), _engagement_counts(whole))
     return found
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, and_, func, select
+from sqlalchemy import Column, ColumnElement, and_, exists, func, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
@@ -25,20 +25,25 @@ from socialdesk.domain.calendars import zone
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.domain.rollups import ALL
 from socialdesk.queries.rollups import (
+    WHOLE_DESK,
     Scope,
     Totals,
-    before,
     histogram,
-    histograms_by_value,
-    per_value,
+    histograms,
     percentiles,
     scope_of,
-    totals,
+    summed,
+    sums,
 )
 from socialdesk.queries.rollups import hourly as rollup_hours
 
 MAX_DAYS = 400
-EXACT_LIMIT = 5_000  # durations read exactly from the facts up to this many
+# Durations are read exactly from the facts when the cut holds at most EXACT_LIMIT of them and
+# the whole desk at most SCAN_LIMIT in the range (the facts are found by time, then filtered, so
+# the whole desk's count is what reading them costs); else from the rollups' histograms.
+EXACT_LIMIT = 5_000
+SCAN_LIMIT = 20_000
+DURATION_COUNTS = {"first": "first_responses", "next": "next_responses", "resolution": "closed"}
 SENTIMENTS = ("negative", "neutral", "positive")
 SOCIAL = ("x", "facebook", "instagram")
 rm = t.report_messages.c
@@ -174,8 +179,15 @@ def durations(values: Sequence[int]) -> Durations:
 
 
 def _tagged(column: Column[int], tag: str) -> ColumnElement[bool]:
-    ct = t.conversation_tags.c
-    return column.in_(select(ct.conversation_id).where(ct.tag == tag.strip().lower()))
+    # An alias: a breakdown by tag selects from conversation_tags itself.
+    ct = t.conversation_tags.alias("filter_tags").c
+    return exists().where(ct.conversation_id == column, ct.tag == tag.strip().lower())
+
+
+def _reported(column: Column[int], *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The conversation in `column` is reported with these dimensions: looked up row by row (a
+    survey or review in the range), never the list of every conversation that has them."""
+    return exists().where(rc.conversation_id == column, *conditions)
 
 
 def _message_cut(cut: Cut) -> list[ColumnElement[bool]]:
@@ -213,9 +225,7 @@ def _survey_cut(cut: Cut, time: Any) -> list[ColumnElement[bool]]:
     where = [time >= cut.start, time < cut.end]
     where += _dimensions(cut, sv.platform, sv.channel_id, sv.team_id, sv.agent_id, None)
     if cut.intent is not None:
-        where.append(
-            sv.conversation_id.in_(select(rc.conversation_id).where(rc.intent == cut.intent))
-        )
+        where.append(_reported(sv.conversation_id, rc.intent == cut.intent))
     if cut.tag:
         where.append(_tagged(sv.conversation_id, cut.tag))
     return where
@@ -227,7 +237,7 @@ def _review_cut(cut: Cut) -> list[ColumnElement[bool]]:
         where.append(rv.agent_id == cut.agent_id)
     by_conversation = _dimensions(cut, rc.platform, rc.channel_id, rc.team_id, None, rc.intent)
     if by_conversation:
-        where.append(rv.conversation_id.in_(select(rc.conversation_id).where(*by_conversation)))
+        where.append(_reported(rv.conversation_id, *by_conversation))
     if cut.tag:
         where.append(_tagged(rv.conversation_id, cut.tag))
     return where
@@ -241,13 +251,13 @@ def _scope(cut: Cut) -> Scope | None:
         cut.start,
         cut.end,
         {
-            "platform": cut.platform,
             "channel": cut.channel_id,
             "team": cut.team_id,
             "agent": cut.agent_id,
             "intent": cut.intent,
             "tag": cut.tag,
         },
+        cut.platform,
     )
 
 
@@ -285,15 +295,15 @@ def _fact_totals(conn: Connection, cut: Cut) -> Totals:
 
 def overview(conn: Connection, cut: Cut) -> Overview:
     scope = _scope(cut)
-    found = totals(conn, scope, cut.start, cut.end) if scope else _fact_totals(conn, cut)
-    counts = found.counts
-    if scope is not None and scope.dimension == ALL:
-        platforms = {
-            value: sums.counts["inbound"]
-            for value, sums in per_value(conn, "platform", cut.start, cut.end).items()
-            if sums.counts["inbound"]
-        }
+    if scope is not None:
+        found = Totals()
+        platforms = {}
+        for platform, sums_of in sums(conn, scope, cut.start, cut.end, "platform").items():
+            found.add(sums_of)
+            if sums_of.counts["inbound"]:
+                platforms[platform] = sums_of.counts["inbound"]
     else:
+        found = _fact_totals(conn, cut)
         platforms = {
             str(p): int(n)
             for p, n in conn.execute(
@@ -302,6 +312,8 @@ def overview(conn: Connection, cut: Cut) -> Overview:
                 .group_by(rm.platform)
             )
         }
+    counts = found.counts
+    exact = _exactness(conn, cut, scope, counts)
     total_in = counts["inbound"]
     social = sum(n for p, n in platforms.items() if p in SOCIAL)
     csat, csat_mean, nps, nps_answers, asked, answered = _surveys(conn, cut)
@@ -318,9 +330,9 @@ def overview(conn: Connection, cut: Cut) -> Overview:
         needing_response=counts["needing"],
         responded=counts["responded"],
         suppressed=counts["suppressed"],
-        first_response=_durations(conn, cut, "first", counts, scope),
-        next_response=_durations(conn, cut, "next", counts, scope),
-        resolution=_durations(conn, cut, "resolution", counts, scope),
+        first_response=_durations(conn, cut, "first", scope, exact("first")),
+        next_response=_durations(conn, cut, "next", scope, exact("next")),
+        resolution=_durations(conn, cut, "resolution", scope, exact("resolution")),
         first_sla=Attainment(counts["first_met"], counts["first_judged"]),
         next_sla=Attainment(counts["next_met"], counts["next_judged"]),
         sentiment_before=_shares(counts, "before"),
@@ -342,14 +354,29 @@ def _shares(counts: Counter[str], side: str) -> dict[str, int]:
     return {s: counts[f"{side}_{s}"] for s in SENTIMENTS if counts[f"{side}_{s}"]}
 
 
+def _exactness(
+    conn: Connection, cut: Cut, scope: Scope | None, counts: Counter[str]
+) -> Callable[[str], bool]:
+    """Whether each kind of duration of the cut is read exactly (see EXACT_LIMIT)."""
+    if scope is None:
+        return lambda kind: True  # the facts serve the cut: exact is all there is
+    names = tuple(DURATION_COUNTS.values())
+    whole = scope == WHOLE_DESK
+    desk = counts if whole else summed(conn, WHOLE_DESK, cut.start, cut.end, *names)
+
+    def exact(kind: str) -> bool:
+        name = DURATION_COUNTS[kind]
+        return counts[name] <= EXACT_LIMIT and desk[name] <= SCAN_LIMIT
+
+    return exact
+
+
 def _durations(
-    conn: Connection, cut: Cut, kind: str, counts: Counter[str], scope: Scope | None
+    conn: Connection, cut: Cut, kind: str, scope: Scope | None, exact: bool
 ) -> Durations:
-    """Exact from the facts, unless the rollups serve the cut and hold more than EXACT_LIMIT of
-    them: then read from their histogram (buckets 5% wide)."""
+    """Exact from the facts, or read from the rollups' histogram (buckets 5% wide)."""
     name = f"{kind}_b" if cut.business else kind
-    many = counts["closed" if kind == "resolution" else f"{kind}_responses"] > EXACT_LIMIT
-    if scope is not None and many:
+    if scope is not None and not exact:
         count, median, p90 = percentiles(histogram(conn, scope, cut.start, cut.end, name))
         return Durations(count, median, p90)
     if kind == "resolution":
@@ -441,7 +468,7 @@ def series(conn: Connection, cut: Cut, *, hourly: bool | None = None) -> list[Po
     names = ("inbound", "outbound", "negative", "opened", "closed")
     if scope is not None:
         per_hour = rollup_hours(conn, scope, cut.start, cut.end, *names)
-        earlier = before(conn, scope, cut.start, "opened", "closed")
+        earlier = summed(conn, scope, None, cut.start, "opened", "closed")
         backlog = earlier["opened"] - earlier["closed"]
     else:
         per_hour = _fact_hours(conn, cut)
@@ -507,29 +534,39 @@ def _backlog_at(conn: Connection, cut: Cut, at: datetime) -> int:
 
 
 def breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
-    """The volume and response metrics per value of one dimension, largest inbound first."""
+    """The volume and response metrics per value of one dimension, largest inbound first. The
+    rollups serve a breakdown by platform under any cut they serve, and a breakdown by another
+    dimension under a platform filter alone (or none)."""
     scope = _scope(cut)
-    if scope is not None and scope.dimension == ALL:
-        found = _rollup_breakdown(conn, cut, by)
+    if scope is not None and by is Dimension.PLATFORM:
+        found = _rollup_breakdown(conn, cut, by, scope, "platform")
+    elif scope is not None and scope.dimension == ALL:
+        rows = Scope(by.value, None, scope.platform)
+        found = _rollup_breakdown(conn, cut, by, rows, "value")
     else:
         found = _fact_breakdown(conn, cut, by)
     return sorted(found, key=lambda r: (-r.inbound, -r.outbound, r.key))
 
 
-def _rollup_breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
+def _rollup_breakdown(
+    conn: Connection, cut: Cut, by: Dimension, scope: Scope, group: Literal["value", "platform"]
+) -> list[BreakdownRow]:
     name = "first_b" if cut.business else "first"
-    sums = per_value(conn, by.value, cut.start, cut.end)
+    found = sums(conn, scope, cut.start, cut.end, group)
+    counts: Counter[str] = Counter()
+    for totals_of in found.values():
+        counts.update(totals_of.counts)
     firsts: dict[str, Durations]
-    if sum(v.counts["first_responses"] for v in sums.values()) > EXACT_LIMIT:
-        by_value = histograms_by_value(conn, by.value, cut.start, cut.end, name)
+    if not _exactness(conn, cut, _scope(cut), counts)("first"):
+        by_value = histograms(conn, scope, cut.start, cut.end, name, group)
         firsts = {v: Durations(*percentiles(h)) for v, h in by_value.items()}
     else:
         key, source = _breakdown_key(by)
         exact = _first_responses_by(conn, cut, key, source)
         firsts = {v: durations(values) for v, values in exact.items()}
     rows = []
-    for value, found in sums.items():
-        counts = found.counts
+    for value, totals_of in found.items():
+        counts = totals_of.counts
         first = firsts.get(value, Durations(0, None, None))
         rows.append(
             BreakdownRow(

@@ -1,9 +1,10 @@
 """Quality reviews, read: a drawn sample with what a reviewer needs to pick (preview, agent,
-CSAT), the reviews made, and each agent's results per week.
+CSAT), the reviews made, the rubric's saved versions, and each agent's results per week.
 
 A fixed number of statements per call whatever the size: the sample 3 (conversations with their
-channel, customer and assignee; their tags; their CSAT answers), the review list 1, the weekly
-results 1 (aggregated here: reviews are made by people, a few hundred a week at most).
+channel, customer and assignee; their tags; their CSAT answers), the review list 1, the rubric
+versions 1, the weekly results 1 (aggregated here: reviews are made by people, a few hundred a
+week at most).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
@@ -29,6 +30,7 @@ from socialdesk.queries.inbox import (
 )
 
 MAX_REVIEWS = 200
+MAX_VERSIONS = 50  # rubric versions listed: saved by people, a handful a year
 c = t.conversations.c
 rv = t.reviews.c
 rr = t.review_rubrics.c
@@ -179,6 +181,45 @@ def _review(row: Row[Any]) -> ReviewView:
         sampled_by=row.sampled_by,
         created_at=row.created_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RubricVersion:
+    """One saved version of the rubric, as the rubric page lists it."""
+
+    id: int  # the version number reviews name
+    created_at: datetime
+    author: AgentRef | None  # None: saved by no one (the default, stored with a first review)
+    criteria: list[Criterion]
+    reviews: int  # scored on this version
+
+
+def list_rubrics(conn: Connection, *, limit: int = MAX_VERSIONS) -> list[RubricVersion]:
+    """The newest `limit` saved versions, newest first, with how many reviews each scored (one
+    statement; the reviews are counted once, grouped, not per version)."""
+    scored = select(rv.rubric_id, func.count().label("reviews")).group_by(rv.rubric_id).subquery()
+    rows = conn.execute(
+        select(
+            t.review_rubrics,
+            agent.c.display_name,
+            agent.c.username,
+            func.coalesce(scored.c.reviews, 0).label("reviews"),
+        )
+        .outerjoin(agent, agent.c.id == rr.author_id)
+        .outerjoin(scored, scored.c.rubric_id == rr.id)
+        .order_by(rr.created_at.desc(), rr.id.desc())
+        .limit(limit)
+    )
+    return [
+        RubricVersion(
+            id=row.id,
+            created_at=row.created_at,
+            author=_ref(row.author_id, row.display_name, row.username),
+            criteria=list(criteria_from_json(row.criteria)),
+            reviews=row.reviews,
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Reading the hourly rollups (domain/rollups.py): the sums of a scope (one dimension's value,
-or `all`) over whole UTC hours, per hour or in total, with their duration histograms merged.
+or `all`; on one platform or on all of them) over whole UTC hours, in total, per hour, or per
+value or platform, with their duration histograms merged by the database.
 
 A cut can be read here when its range starts and ends on whole hours and it filters by at most
-one dimension; `scope_of` says which rows serve it, or None (the caller reads the facts).
+one dimension besides the platform; `scope_of` says which rows serve it, or None (the caller
+reads the facts).
 """
 
 from __future__ import annotations
@@ -11,109 +13,114 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
-from socialdesk.domain.rollups import ALL, MEASURES, bucket_value
+from socialdesk.adapters.db.sql import counts_entries
+from socialdesk.domain.rollups import ALL, MEASURES, TOTAL, bucket_value
 
 rh = t.report_hours.c
+By = Literal["value", "platform"] | None
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
+    """The rows that serve a cut: a dimension's value (None: every value of it, for a breakdown
+    by the dimension), on one platform or (None) on all."""
+
     dimension: str
-    value: str
+    value: str | None
+    platform: str | None = None
+
+
+WHOLE_DESK = Scope(ALL, "")
 
 
 @dataclass(slots=True)
 class Totals:
-    """Summed counters, and the histograms that were asked for (name → {bucket: count})."""
+    """Summed counters."""
 
     counts: Counter[str] = field(default_factory=Counter)
-    histograms: dict[str, Counter[int]] = field(default_factory=dict)
 
-    def histogram(self, name: str) -> Counter[int]:
-        return self.histograms.get(name, Counter())
-
-    def add_histogram(self, name: str, raw: dict[str, int]) -> None:
-        merged = self.histograms.setdefault(name, Counter())
-        for bucket, n in raw.items():
-            merged[int(bucket)] += n
+    def add(self, other: Totals) -> None:
+        self.counts.update(other.counts)
 
 
-def scope_of(start: datetime, end: datetime, filters: dict[str, str | int | None]) -> Scope | None:
+def scope_of(
+    start: datetime, end: datetime, filters: dict[str, str | int | None], platform: str | None
+) -> Scope | None:
     if any(at.minute or at.second or at.microsecond for at in (start, end)):
         return None
     given = [(name, value) for name, value in filters.items() if value is not None]
     if not given:
-        return Scope(ALL, "")
+        return Scope(ALL, "", platform)
     if len(given) == 1:
         name, value = given[0]
-        return Scope(name, str(value).strip().lower() if name == "tag" else str(value))
+        return Scope(name, str(value).strip().lower() if name == "tag" else str(value), platform)
     return None
 
 
-def _where(scope: Scope, start: datetime, end: datetime) -> list[Any]:
-    return [
-        rh.dimension == scope.dimension,
-        rh.value == scope.value,
-        rh.hour >= start,
-        rh.hour < end,
-    ]
+def _where(scope: Scope, start: datetime | None, end: datetime, by: By = None) -> list[Any]:
+    """The rows of the scope; the whole desk's unsplit `total` rows unless split by platform."""
+    whole = scope.dimension == ALL and scope.platform is None and by != "platform"
+    where = [rh.dimension == (TOTAL if whole else scope.dimension), rh.hour < end]
+    if start is not None:
+        where.append(rh.hour >= start)
+    if scope.value is not None:
+        where.append(rh.value == scope.value)
+    if scope.platform is not None:
+        where.append(rh.platform == scope.platform)
+    return where
 
 
-def totals(conn: Connection, scope: Scope, start: datetime, end: datetime) -> Totals:
-    """The scope's counters summed over the range, in one statement."""
-    row = conn.execute(
-        select(*(func.coalesce(func.sum(getattr(rh, m)), 0) for m in MEASURES)).where(
-            *_where(scope, start, end)
+def _group(by: By) -> Any:
+    return {"value": rh.value, "platform": rh.platform, None: literal("")}[by]
+
+
+def sums(
+    conn: Connection, scope: Scope, start: datetime, end: datetime, by: By = None
+) -> dict[str, Totals]:
+    """The scope's counters summed over the range, per value or platform (or "" for all), in
+    one statement."""
+    group = _group(by)
+    found: dict[str, Totals] = {}
+    for key, *values in conn.execute(
+        select(group, *(func.sum(getattr(rh, m)) for m in MEASURES))
+        .where(*_where(scope, start, end, by))
+        .group_by(group)
+    ):
+        found[str(key)] = Totals(
+            Counter({m: int(v) for m, v in zip(MEASURES, values, strict=True) if v})
         )
-    ).one()
-    return Totals(Counter({m: int(v) for m, v in zip(MEASURES, row, strict=True) if v}))
+    return found
+
+
+def histograms(
+    conn: Connection, scope: Scope, start: datetime, end: datetime, name: str, by: By = None
+) -> dict[str, Counter[int]]:
+    """One duration histogram per value or platform (or "" for all), merged over the range by
+    the database from each row's JSON object of bucket counts."""
+    group = _group(by)
+    entries, bucket, n = counts_entries(getattr(rh, f"hist_{name}"), conn.dialect.name)
+    found: dict[str, Counter[int]] = {}
+    for key, number, count in conn.execute(
+        select(group, bucket, func.sum(n))
+        .select_from(t.report_hours)
+        .join(entries, literal(True))
+        .where(*_where(scope, start, end, by))
+        .group_by(group, bucket)
+    ):
+        found.setdefault(str(key), Counter())[int(number)] += int(count)
+    return found
 
 
 def histogram(
     conn: Connection, scope: Scope, start: datetime, end: datetime, name: str
 ) -> Counter[int]:
-    """One duration histogram of the scope, merged over the range."""
-    found = Totals()
-    column = getattr(rh, f"hist_{name}")
-    for (raw,) in conn.execute(select(column).where(*_where(scope, start, end))):
-        found.add_histogram(name, raw)
-    return found.histogram(name)
-
-
-def per_value(
-    conn: Connection, dimension: str, start: datetime, end: datetime
-) -> dict[str, Totals]:
-    """Counters per value of one dimension (a breakdown without filters)."""
-    where = [rh.dimension == dimension, rh.hour >= start, rh.hour < end]
-    found: dict[str, Totals] = {}
-    for value, *sums in conn.execute(
-        select(rh.value, *(func.sum(getattr(rh, m)) for m in MEASURES))
-        .where(*where)
-        .group_by(rh.value)
-    ):
-        found[value] = Totals(
-            Counter({m: int(v) for m, v in zip(MEASURES, sums, strict=True) if v})
-        )
-    return found
-
-
-def histograms_by_value(
-    conn: Connection, dimension: str, start: datetime, end: datetime, name: str
-) -> dict[str, Counter[int]]:
-    """One duration histogram per value of one dimension, merged over the range."""
-    found: dict[str, Totals] = {}
-    column = getattr(rh, f"hist_{name}")
-    for value, raw in conn.execute(
-        select(rh.value, column).where(rh.dimension == dimension, rh.hour >= start, rh.hour < end)
-    ):
-        found.setdefault(value, Totals()).add_histogram(name, raw)
-    return {value: totals.histogram(name) for value, totals in found.items()}
+    return histograms(conn, scope, start, end, name).get("", Counter())
 
 
 def hourly(
@@ -121,19 +128,24 @@ def hourly(
 ) -> dict[datetime, dict[str, int]]:
     """Chosen counters per hour of the range."""
     rows = conn.execute(
-        select(rh.hour, *(getattr(rh, n) for n in names)).where(*_where(scope, start, end))
+        select(rh.hour, *(func.sum(getattr(rh, n)) for n in names))
+        .where(*_where(scope, start, end))
+        .group_by(rh.hour)
     )
-    return {hour: dict(zip(names, values, strict=True)) for hour, *values in rows}
+    return {hour: {n: int(v) for n, v in zip(names, values, strict=True)} for hour, *values in rows}
 
 
-def before(conn: Connection, scope: Scope, at: datetime, *names: str) -> dict[str, int]:
-    """Chosen counters summed over every hour before `at` (the backlog's starting point)."""
+def summed(
+    conn: Connection, scope: Scope, start: datetime | None, end: datetime, *names: str
+) -> Counter[str]:
+    """Chosen counters summed over the range (from the first hour when `start` is None: the
+    backlog's starting point); the scope index covers them, so no row is read."""
     row = conn.execute(
         select(*(func.coalesce(func.sum(getattr(rh, n)), 0) for n in names)).where(
-            rh.dimension == scope.dimension, rh.value == scope.value, rh.hour < at
+            *_where(scope, start, end)
         )
     ).one()
-    return dict(zip(names, (int(v) for v in row), strict=True))
+    return Counter(dict(zip(names, (int(v) for v in row), strict=True)))
 
 
 def percentiles(histogram: Mapping[int, int]) -> tuple[int, float | None, int | None]:

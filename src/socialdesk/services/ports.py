@@ -639,6 +639,22 @@ class ReportingStore(Protocol):
 
     def add_to_rollups(self, delta: Contributions) -> None: ...
 
+    def ends(self, unplayed_until: datetime) -> tuple[int, int]:
+        """(message id, event id) the job may read up to now: every message to the first
+        customer message still waiting for the playbook (unless it came before
+        `unplayed_until`), every event."""
+        ...
+
+    def clear(self) -> None:
+        """Every fact and rollup row gone (the cursors stay)."""
+        ...
+
+    def conversation_ids(self, after: int, limit: int) -> list[int]:
+        """Up to `limit` conversation ids after `after`, in order."""
+        ...
+
+    def conversation_count(self) -> int: ...
+
 
 class ReviewStore(Protocol):
     """Quality reviews: rubric versions, reviews, and what a sample is drawn from."""

@@ -10,18 +10,30 @@ needs-response verdict and suppression) unless they have waited longer than `UNP
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from socialdesk.domain.conversations import Conversation, Status
-from socialdesk.domain.reporting import ConversationFacts, facts_of
-from socialdesk.domain.rollups import Contributions, Cuts, contributions, difference
+from socialdesk.domain.reporting import (
+    ConversationFact,
+    ConversationFacts,
+    MessageFact,
+    facts_of,
+)
+from socialdesk.domain.rollups import (
+    Contributions,
+    Cuts,
+    add_counts,
+    contributions,
+    difference,
+)
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.services.ports import AnalyticsUnitOfWork, AnalyticsUnitOfWorkFactory, Holidays
 from socialdesk.services.sla import PolicyBook, flat_policy
 
 BATCH = 500
+REBUILD_CHUNK = 2_000  # conversations read at a time by `rebuild`
+REBUILD_FLUSH = 200_000  # rollup rows held in memory by `rebuild` before they are written
 UNPLAYED_GRACE = timedelta(minutes=30)
 MESSAGES = "messages"
 EVENTS = "events"
@@ -53,24 +65,84 @@ def project(
     return max(messages, events)
 
 
+Computed = list[tuple[ConversationFacts, list[MessageFact], ConversationFact]]
+
+
 def refresh(unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_ids: Sequence[int]) -> None:
     """Write the facts of these conversations again from their whole records, and move the
     hourly rollups by the difference between what they contributed before and now."""
+    computed = _computed(unit, book, conversation_ids)
+    previous = unit.reporting.previous([facts.id for facts, _, _ in computed])
+    delta: Contributions = {}
+    for facts, messages, whole in computed:
+        new = contributions(cuts_of(facts), messages, whole)
+        old = contributions(*previous[facts.id]) if facts.id in previous else {}
+        _merge(delta, difference(new, old))
+    unit.reporting.replace(computed)
+    unit.reporting.add_to_rollups(delta)
+
+
+def rebuild(
+    uow: AnalyticsUnitOfWorkFactory,
+    holidays: Holidays,
+    *,
+    targets: ResponseTargets,
+    now: datetime,
+    chunk: int = REBUILD_CHUNK,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Compute every conversation's facts and the rollups again from the permanent record, as
+    the job would but in bulk: after an import of millions of messages, after a change of what a
+    metric means, or to check the rollups. The rollups are summed in memory (no reads, one insert
+    per row) and the cursors move to where the job would have got to, so the job goes on from
+    there; all in one transaction that holds the cursors, so a worker's job waits for it.
+    `on_progress(done, total)` hears after each chunk. Returns how many conversations were
+    reported."""
+    with uow() as unit:
+        store = unit.reporting
+        store.cursor(MESSAGES)  # held until the commit
+        store.cursor(EVENTS)
+        last_message, last_event = store.ends(now - UNPLAYED_GRACE)
+        store.clear()
+        book = PolicyBook(unit, holidays, now, flat_policy(targets))
+        total = store.conversation_count()
+        delta: Contributions = {}
+        done = after = 0
+        while ids := store.conversation_ids(after, chunk):
+            computed = _computed(unit, book, ids)
+            store.replace(computed)
+            for facts, messages, whole in computed:
+                _merge(delta, contributions(cuts_of(facts), messages, whole))
+            if len(delta) >= REBUILD_FLUSH:
+                store.add_to_rollups(delta)
+                delta = {}
+            after = ids[-1]
+            done += len(ids)
+            if on_progress is not None:
+                on_progress(done, total)
+        store.add_to_rollups(delta)
+        store.set_cursor(MESSAGES, last_message)
+        store.set_cursor(EVENTS, last_event)
+        unit.commit()
+    return done
+
+
+def _computed(
+    unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_ids: Sequence[int]
+) -> Computed:
     conversations = unit.reporting.conversations(conversation_ids)
     records = unit.reporting.records(list(conversations))
-    previous = unit.reporting.previous(list(conversations))
-    computed = []
-    delta: Contributions = {}
+    computed: Computed = []
     for conversation_id, conversation in conversations.items():
         facts = conversation_facts(conversation, book)
         messages, whole = facts_of(facts, records[conversation_id])
         computed.append((facts, messages, whole))
-        new = contributions(cuts_of(facts), messages, whole)
-        old = contributions(*previous[conversation_id]) if conversation_id in previous else {}
-        for key, change in difference(new, old).items():
-            delta.setdefault(key, Counter()).update(change)
-    unit.reporting.replace(computed)
-    unit.reporting.add_to_rollups(delta)
+    return computed
+
+
+def _merge(into: Contributions, change: Contributions) -> None:
+    for key, counts in change.items():
+        add_counts(into, (key,), counts)
 
 
 def cuts_of(facts: ConversationFacts) -> Cuts:

@@ -78,7 +78,7 @@ class TestRubric:
             ([item(), item(label="Again")], "criteria.1.key", "'tone' is used twice"),
             ([item(key="Tone")], "criteria.0.key", "lower-case"),
             ([item(key="")], "criteria.0.key", "lower-case"),
-            ([item(label="  ")], "criteria.0.label", "empty"),
+            ([item(label="  ")], "criteria.0.label", "'tone': the label is empty"),
             ([item(label=7)], "criteria.0.label", "must be text"),
             ([item(label="x" * 61)], "criteria.0.label", "at most 60"),
             ([item(weight=0)], "criteria.0.weight", "above 0"),

@@ -9,6 +9,7 @@ from socialdesk.domain.reporting import ConversationFact, MessageFact
 from socialdesk.domain.rollups import (
     ALL,
     RATIO,
+    TOTAL,
     Cuts,
     RowKey,
     bucket_of,
@@ -65,7 +66,7 @@ def test_each_fact_counts_once_in_all_and_in_each_dimension_and_tag() -> None:
         WHOLE,
     )
     nine = T0.replace(minute=0)
-    assert found[RowKey(nine, ALL, "")] == Counter(
+    assert found[RowKey(nine, ALL, "", "x")] == Counter(
         first_responses=1,
         inbound=1,
         negative=1,
@@ -82,15 +83,11 @@ def test_each_fact_counts_once_in_all_and_in_each_dimension_and_tag() -> None:
         turn_base=1,
         **{f"first:{bucket_of(1200)}": 1, f"first_b:{bucket_of(600)}": 1},
     )
-    assert {k.dimension for k in found} == {
-        ALL,
-        "platform",
-        "channel",
-        "team",
-        "agent",
-        "intent",
-        "tag",
-    }
+    dimensions = {ALL, "channel", "team", "agent", "intent", "tag"}
+    assert {k.dimension for k in found} == {TOTAL, *dimensions}
+    # Every row is split by the platform, but the whole desk's unsplit one.
+    assert {k.platform for k in found if k.dimension != TOTAL} == {"x"}
+    assert found[RowKey(nine, TOTAL, "", "")] == found[RowKey(nine, ALL, "", "x")]
     agents = {k.value: c for k, c in found.items() if k.dimension == "agent"}
     assert agents["7"]["inbound"] == 1  # a customer message counts for the assignee
     assert agents["9"]["outbound"] == 1  # a reply for its author
@@ -100,9 +97,9 @@ def test_each_fact_counts_once_in_all_and_in_each_dimension_and_tag() -> None:
 def test_a_suppressed_conversations_messages_are_counted_apart() -> None:
     quiet = Cuts("x", 1, None, None, None, True, ())
     found = contributions(quiet, [fact(0, "inbound")], WHOLE)
-    row = found[RowKey(T0.replace(minute=0), ALL, "")]
+    row = found[RowKey(T0.replace(minute=0), ALL, "", "x")]
     assert (row["suppressed"], row["needing"]) == (1, 0)
-    assert found[RowKey(T0.replace(minute=0), "team", "")]["suppressed"] == 1
+    assert found[RowKey(T0.replace(minute=0), "team", "", "x")]["suppressed"] == 1
 
 
 def test_the_difference_moves_counts_from_the_old_agent_to_the_new() -> None:
@@ -111,7 +108,7 @@ def test_the_difference_moves_counts_from_the_old_agent_to_the_new() -> None:
     new = contributions(moved, [fact(0, "inbound")], WHOLE)
     delta = difference(new, old)
     nine = T0.replace(minute=0)
-    was, now = RowKey(nine, "agent", "7"), RowKey(nine, "agent", "8")
+    was, now = RowKey(nine, "agent", "7", "x"), RowKey(nine, "agent", "8", "x")
     assert delta == {was: Counter({k: -v for k, v in old[was].items()}), now: new[now]}
     assert difference(old, old) == {}
 

@@ -3,16 +3,20 @@ the facts written in place of the old ones (docs/metrics.md)."""
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Dialect
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.repositories import conversation_from_row
+from socialdesk.adapters.db.sql import added_counts
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.reporting import (
     ConversationFact,
@@ -84,6 +88,37 @@ class ReportingStore:
         ).all()
         changed = {c for _, c, kind in rows if c is not None and kind in CHANGES}
         return changed, rows[-1][0] if rows else after, len(rows)
+
+    def ends(self, unplayed_until: datetime) -> tuple[int, int]:
+        waiting = self.conn.execute(
+            select(func.min(m.id)).where(
+                m.direction == "inbound", m.playbook.is_(None), m.received_at >= unplayed_until
+            )
+        ).scalar()
+        last_message = (
+            waiting - 1
+            if waiting is not None
+            else self.conn.execute(select(func.coalesce(func.max(m.id), 0))).scalar_one()
+        )
+        last_event = self.conn.execute(select(func.coalesce(func.max(e.id), 0))).scalar_one()
+        return int(last_message), int(last_event)
+
+    def clear(self) -> None:
+        for table in (t.report_messages, t.report_conversations, t.report_hours):
+            self.conn.execute(delete(table))
+
+    def conversation_count(self) -> int:
+        return int(
+            self.conn.execute(select(func.count()).select_from(t.conversations)).scalar_one()
+        )
+
+    def conversation_ids(self, after: int, limit: int) -> list[int]:
+        c = t.conversations.c
+        return list(
+            self.conn.execute(
+                select(c.id).where(c.id > after).order_by(c.id).limit(limit)
+            ).scalars()
+        )
 
     def conversations(self, conversation_ids: Collection[int]) -> dict[int, Conversation]:
         """The conversations with their tags, read without locking them (agents work on them
@@ -246,57 +281,53 @@ class ReportingStore:
         return found
 
     def add_to_rollups(self, delta: Contributions) -> None:
-        """Add each row's changes (inserting the rows not there yet), in a few statements."""
+        """Add each row's changes in one upsert: counters and histograms are added to by the
+        database (inserting the rows not there yet), so nothing is read first. The rows go to
+        the driver as they are (a rebuild writes millions), the histograms as JSON text."""
         if not delta:
             return
-        by_text = {key.text: (key, change) for key, change in delta.items()}
-        rh = t.report_hours.c
-        existing: dict[str, Row[Any]] = {}
-        texts = list(by_text)
-        for start in range(0, len(texts), LOOKUP_CHUNK):
-            chunk = texts[start : start + LOOKUP_CHUNK]
-            for row in self.conn.execute(select(t.report_hours).where(rh.key.in_(chunk))):
-                existing[row.key] = row
-        # Updates are grouped by the histograms they change, so each statement writes those
-        # alone (most changes touch counters and one or two histograms).
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        inserts: list[dict[str, Any]] = []
-        for text, (key, change) in by_text.items():
-            found = existing.get(text)
-            values: dict[str, Any] = {
-                m: (getattr(found, m) if found else 0) + change.get(m, 0) for m in MEASURES
-            }
-            changed = []
+        sql, names = _adding(self.conn.dialect)
+        sqlite = self.conn.dialect.name == "sqlite"
+        rows: list[Any] = []
+        for key, change in delta.items():
+            values: dict[str, Any] = dict.fromkeys(MEASURES, 0)
+            histograms: dict[str, dict[str, int]] = {}
+            for name, n in change.items():
+                histogram, _, bucket = name.partition(":")
+                if bucket:
+                    histograms.setdefault(histogram, {})[bucket] = n
+                else:
+                    values[name] = n
             for name in HISTOGRAMS:
-                prefix = f"{name}:"
-                moves = {k[len(prefix) :]: v for k, v in change.items() if k.startswith(prefix)}
-                if found is not None and not moves:
-                    continue
-                merged = Counter(getattr(found, f"hist_{name}") if found else {})
-                merged.update(moves)
-                values[f"hist_{name}"] = {k: v for k, v in merged.items() if v}
-                changed.append(f"hist_{name}")
-            if found is None:
-                inserts.append(
-                    {
-                        **values,
-                        "key": text,
-                        "hour": key.hour,
-                        "dimension": key.dimension,
-                        "value": key.value,
-                    }
-                )
-            else:
-                updates.setdefault(tuple(changed), []).append({**values, "row_key": text})
-        if inserts:
-            self.conn.execute(insert(t.report_hours), inserts)
-        for histograms, rows in updates.items():
-            self.conn.execute(
-                update(t.report_hours)
-                .where(rh.key == bindparam("row_key"))
-                .values({name: bindparam(name) for name in (*MEASURES, *histograms)}),
-                rows,
-            )
+                found = histograms.get(name)
+                values[f"hist_{name}"] = json.dumps(found) if found else "{}"
+            values["key"] = key.text
+            # SQLite keeps naive UTC text, in SQLAlchemy's format (the reads compare with it).
+            values["hour"] = f"{key.hour:%Y-%m-%d %H:%M:%S.%f}" if sqlite else key.hour
+            values["dimension"] = key.dimension
+            values["value"] = key.value
+            values["platform"] = key.platform
+            rows.append(tuple(values[n] for n in names) if sqlite else values)
+        self.conn.exec_driver_sql(sql, rows)
+
+
+@cache
+def _adding(dialect: Dialect) -> tuple[str, list[str]]:
+    """The rollups' upsert as the driver takes it, and its parameters in order."""
+    adding = (sqlite_insert if dialect.name == "sqlite" else postgresql_insert)(t.report_hours)
+    rh = t.report_hours.c
+    statement = adding.on_conflict_do_update(
+        index_elements=[rh.key],
+        set_={
+            **{m: getattr(rh, m) + getattr(adding.excluded, m) for m in MEASURES},
+            **{
+                f"hist_{name}": added_counts("report_hours", f"hist_{name}", dialect.name)
+                for name in HISTOGRAMS
+            },
+        },
+    )
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), list(compiled.positiontup or compiled.params)
 
 
 def _dimensions(conversation: ConversationFacts) -> dict[str, Any]:

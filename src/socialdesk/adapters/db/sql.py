@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, case, cast, extract, func, literal
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    TextClause,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    text,
+)
 
 
 def hour_number(column: Any, dialect: str) -> ColumnElement[int]:
@@ -23,3 +34,38 @@ def hour_start(number: int) -> datetime:
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """How many rows of the group meet the condition (0 for none)."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def counts_entries(column: Any, dialect: str) -> tuple[Any, ColumnElement[str], ColumnElement[int]]:
+    """The entries of a JSON object of counts (`{"41": 3}`) as rows, for summing in SQL: the
+    table-valued function to select from, its key and its value as an integer."""
+    if dialect == "sqlite":
+        entries = func.json_each(column).table_valued("key", "value")
+        return entries, entries.c.key, cast(entries.c.value, Integer)
+    entries = func.jsonb_each_text(column).table_valued("key", "value")
+    return entries, entries.c.key, cast(entries.c.value, BigInteger)
+
+
+def added_counts(table: str, column: str, dialect: str) -> TextClause:
+    """For an upsert's update: the JSON object of counts in `column` with the incoming row's
+    counts added key by key (keys that come to zero dropped), computed by the database, so
+    adding to a row needs no read first."""
+    # The names are the schema's own (never input), so the text is assembled here.
+    old, new = f"{table}.{column}", f"excluded.{column}"
+    if dialect == "sqlite":
+        merged = (
+            "(SELECT coalesce(json_group_object(k, s), '{}') FROM ("  # noqa: S608 - see above
+            "SELECT k, sum(v) AS s FROM ("
+            f"SELECT key AS k, value AS v FROM json_each({old}) "
+            f"UNION ALL SELECT key, value FROM json_each({new})"
+            ") GROUP BY k HAVING sum(v) != 0))"
+        )
+        return text(f"CASE WHEN {new} = '{{}}' THEN {old} ELSE {merged} END")
+    merged = (
+        "(SELECT coalesce(jsonb_object_agg(k, s), '{}'::jsonb) FROM ("  # noqa: S608 - see above
+        "SELECT k, sum(v::bigint) AS s FROM ("
+        f"SELECT key AS k, value AS v FROM jsonb_each_text({old}) "
+        f"UNION ALL SELECT key, value FROM jsonb_each_text({new})"
+        ") AS u GROUP BY k HAVING sum(v::bigint) <> 0) AS g)"
+    )
+    return text(f"CASE WHEN {new} = '{{}}'::jsonb THEN {old} ELSE {merged} END")

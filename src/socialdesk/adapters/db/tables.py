@@ -572,9 +572,14 @@ report_conversations = Table(
     Index("ix_report_conversations_closed", "closed_at"),
 )
 
-# The facts summed per UTC hour, one dimension at a time (domain/rollups.py): `all`, platform,
-# channel, team, agent, intent, tag. The `hist_*` columns hold the duration histograms
-# ({"41": count}: bucket 41), one per duration and clock.
+SCOPE_INDEX = (
+    "ix_report_hours_scope",
+    *("dimension", "value", "hour", "platform"),
+    *("inbound", "outbound", "negative", "opened", "closed", "first_responses", "next_responses"),
+)
+# The facts summed per UTC hour, one dimension at a time and split by platform
+# (domain/rollups.py): `all`, channel, team, agent, intent, tag. The `hist_*` columns hold the
+# duration histograms ({"41": count}: bucket 41), one per duration and clock.
 report_hours = Table(
     "report_hours",
     metadata,
@@ -582,9 +587,12 @@ report_hours = Table(
     Column("hour", UtcDateTime, nullable=False),
     Column("dimension", String(16), nullable=False),
     Column("value", String(100), nullable=False),
+    Column("platform", String(16), nullable=False),
     *(Column(name, Integer, nullable=False, default=0) for name in ROLLUP_MEASURES),
     *(Column(f"hist_{name}", Json, nullable=False, default=dict) for name in ROLLUP_HISTOGRAMS),
-    Index("ix_report_hours_dimension", "dimension", "value", "hour"),
+    # Covering the time series, the backlog's starting point (every hour before a range) and the
+    # counts that choose exact durations or histograms (queries/analytics.py).
+    Index(*SCOPE_INDEX),
 )
 
 # How far each reporting job has read (messages by id, events by id).
@@ -616,6 +624,7 @@ surveys = Table(
     _ref("answer_message_id", "messages"),
     Index("ix_surveys_conversation", "conversation_id", "asked_at"),
     Index("ix_surveys_answered", "answered_at"),
+    Index("ix_surveys_asked", "asked_at"),
 )
 
 # QA: the rubric supervisors score against (versions; the newest is used) and the reviews.

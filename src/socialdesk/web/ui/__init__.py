@@ -22,6 +22,7 @@ from socialdesk.web.ui import (
     supervisor_listening,
     supervisor_playbook,
     supervisor_quality,
+    supervisor_rubric,
     surveys,
 )
 from socialdesk.web.ui.session import Sessions
@@ -44,6 +45,7 @@ def install(app: FastAPI, desk: Desk) -> None:
         supervisor,
         supervisor_playbook,
         supervisor_directory,
+        supervisor_rubric,  # before supervisor_quality: /supervisor/quality/{conversation_id}
         supervisor_quality,
         supervisor_listening,
         staffing,
