@@ -221,6 +221,23 @@ def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
         assert breakdown(conn, cut(), Dimension.TAG) == breakdown(
             conn, Cut(DAY - timedelta(seconds=1), DAY + timedelta(days=1)), Dimension.TAG
         )
+        # Whole days with hours at both ends, hours alone, and a range ending on an edge of the
+        # day's activity: the day rows and the hour rows add up to what the facts say.
+        second = timedelta(seconds=1)
+        for start, end in (
+            (DAY - timedelta(hours=4), DAY + timedelta(days=1, hours=3)),
+            (at(9), at(12)),
+            (at(10), DAY + timedelta(days=2)),
+        ):
+            for filters in ({}, {"platform": "x"}, {"agent_id": day["sam"]}):
+                rolled = overview(conn, Cut(start, end, **filters))
+                assert rolled == overview(conn, Cut(start - second, end, **filters)), (start, end)
+                assert (
+                    series(conn, Cut(start, end, **filters))
+                    == series(conn, Cut(start, end + second, **filters))[
+                        : len(series(conn, Cut(start, end, **filters)))
+                    ]
+                )
 
 
 def dashboards(desk: Desk, day: dict[str, int]) -> list[Any]:

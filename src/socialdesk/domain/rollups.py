@@ -1,5 +1,5 @@
-"""Hourly rollups of the reporting facts, one dimension at a time and split by platform, so a
-dashboard over a month reads a few thousand rows instead of every message of the month.
+"""Rollups of the reporting facts per UTC hour and per UTC day, one dimension at a time and split
+by platform, so a dashboard over a month reads a few hundred rows instead of every message of it.
 
 Each conversation's facts contribute to rows keyed by (UTC hour, dimension, value, platform):
 the dimension `all` (value ""), and one row for each of channel, team, agent, intent and each
@@ -8,12 +8,16 @@ platform, or by both reads one scope of rows, and its split by platform (the pla
 the breakdown by platform) is a GROUP BY of the same rows; with more filters it falls back to the
 facts (queries/analytics.py). The whole desk also has one unsplit row per hour (`total`), so
 its histograms, the most read and the fullest, are merged from one row an hour rather than one
-per platform. When a conversation's facts are computed again, the old
-contributions are subtracted and the new ones added, so the rollups always equal the facts.
+per platform. Every row also exists per UTC day (summed from the hour rows a pass writes:
+`with_days`), so a month is read as its whole days plus the hours at its ends (about 78 rows a
+scope instead of 720): at a million conversations an hour's duration histograms hold dozens of
+buckets, and merging 720 of them was most of a dashboard's time. When a conversation's facts are
+computed again, the old contributions are subtracted and the new ones added, so the rollups
+always equal the facts.
 
 Durations (first and next response, resolution; calendar and business time) go into histograms
-with buckets 5% wide (`bucket_of`; a bucket's middle is within 2.5% of every value in it), from which percentiles over many responses are read
-(docs/metrics.md says when).
+with buckets 5% wide (`bucket_of`; a bucket's middle is within 2.5% of every value in it), from
+which percentiles over many responses are read (docs/metrics.md says when).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from datetime import UTC, datetime
 from socialdesk.domain.reporting import INBOUND, OUTBOUND, ConversationFact, MessageFact
 
 ALL = "all"
+HOUR, DAY = "h", "d"  # the spans of rollup rows
 TOTAL = "total"  # the whole desk, every platform in one row
 RATIO = 1.05  # consecutive histogram bucket edges
 # The counters of a rollup row (histograms apart).
@@ -75,15 +80,16 @@ class Cuts:
 
 @dataclass(frozen=True, slots=True)
 class RowKey:
-    hour: datetime
+    hour: datetime  # the start of the hour, or of the UTC day
     dimension: str
     value: str
     platform: str
+    span: str = HOUR
 
     @property
     def text(self) -> str:
         """One string per row, for the unique index the writes add to."""
-        return f"{self.hour:%Y-%m-%dT%H}|{self.dimension}|{self.platform}|{self.value}"
+        return f"{self.hour:%Y-%m-%dT%H}|{self.span}|{self.dimension}|{self.platform}|{self.value}"
 
 
 Contributions = dict[RowKey, Counter[str]]
@@ -195,6 +201,16 @@ def _engagement_counts(whole: ConversationFact) -> Counter[str]:
         counts["turn_base"] += 1
         counts["turned"] += whole.sentiment_after in ("neutral", "positive")
     return counts
+
+
+def with_days(delta: Contributions) -> Contributions:
+    """The hour rows' changes and, summed from them, their UTC days' (what is written: the day
+    rows are derived from a whole pass's hours, not counted fact by fact)."""
+    days: Contributions = {}
+    for key, counts in delta.items():
+        day = RowKey(key.hour.replace(hour=0), key.dimension, key.value, key.platform, DAY)
+        add_counts(days, (day,), counts)
+    return {**delta, **{key: counts for key, counts in days.items() if +counts or -counts}}
 
 
 def difference(new: Contributions, old: Contributions) -> Contributions:

@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.sql import counts_entries
-from socialdesk.domain.rollups import ALL, MEASURES, TOTAL, bucket_value
+from socialdesk.domain.rollups import ALL, DAY, HOUR, MEASURES, TOTAL, bucket_value
 
 rh = t.report_hours.c
 By = Literal["value", "platform"] | None
@@ -63,17 +63,47 @@ def scope_of(
     return None
 
 
-def _where(scope: Scope, start: datetime | None, end: datetime, by: By = None) -> list[Any]:
-    """The rows of the scope; the whole desk's unsplit `total` rows unless split by platform."""
+def _where(
+    scope: Scope, start: datetime | None, end: datetime, by: By = None, *, hourly: bool = False
+) -> list[Any]:
+    """The rows of the scope over the range: the whole UTC days in it and the hours at its ends
+    (only hours when asked for them per hour); the whole desk's unsplit `total` rows unless split
+    by platform. One condition per span, each whole, so the scope index serves each."""
     whole = scope.dimension == ALL and scope.platform is None and by != "platform"
-    where = [rh.dimension == (TOTAL if whole else scope.dimension), rh.hour < end]
-    if start is not None:
-        where.append(rh.hour >= start)
+    same = [rh.dimension == (TOTAL if whole else scope.dimension)]
     if scope.value is not None:
-        where.append(rh.value == scope.value)
+        same.append(rh.value == scope.value)
     if scope.platform is not None:
-        where.append(rh.platform == scope.platform)
-    return where
+        same.append(rh.platform == scope.platform)
+    periods = [(HOUR, start, end)] if hourly else _periods(start, end)
+    return [
+        or_(
+            *(
+                and_(*same, rh.span == span, rh.hour < upto, *([rh.hour >= since] if since else []))
+                for span, since, upto in periods
+            )
+        )
+    ]
+
+
+def _periods(start: datetime | None, end: datetime) -> list[tuple[str, datetime | None, datetime]]:
+    """[start, end) (from the first hour when start is None) as whole UTC days and the hours
+    before and after them."""
+    end = end.astimezone(UTC)
+    last = end.replace(hour=0)
+    if start is None:
+        first = None
+    else:
+        start = start.astimezone(UTC)
+        first = start if start.hour == 0 else start.replace(hour=0) + timedelta(days=1)
+        if first >= last:
+            return [(HOUR, start, end)]
+    periods: list[tuple[str, datetime | None, datetime]] = [(DAY, first, last)]
+    if start is not None and first is not None and start < first:
+        periods.append((HOUR, start, first))
+    if last < end:
+        periods.append((HOUR, last, end))
+    return periods
 
 
 def _group(by: By) -> Any:
@@ -129,7 +159,7 @@ def hourly(
     """Chosen counters per hour of the range."""
     rows = conn.execute(
         select(rh.hour, *(func.sum(getattr(rh, n)) for n in names))
-        .where(*_where(scope, start, end))
+        .where(*_where(scope, start, end, hourly=True))
         .group_by(rh.hour)
     )
     return {hour: {n: int(v) for n, v in zip(names, values, strict=True)} for hour, *values in rows}

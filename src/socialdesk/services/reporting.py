@@ -26,6 +26,7 @@ from socialdesk.domain.rollups import (
     add_counts,
     contributions,
     difference,
+    with_days,
 )
 from socialdesk.domain.sla import ResponseTargets
 from socialdesk.services.ports import AnalyticsUnitOfWork, AnalyticsUnitOfWorkFactory, Holidays
@@ -79,7 +80,7 @@ def refresh(unit: AnalyticsUnitOfWork, book: PolicyBook, conversation_ids: Seque
         old = contributions(*previous[facts.id]) if facts.id in previous else {}
         _merge(delta, difference(new, old))
     unit.reporting.replace(computed)
-    unit.reporting.add_to_rollups(delta)
+    unit.reporting.add_to_rollups(with_days(delta))
 
 
 def rebuild(
@@ -114,13 +115,13 @@ def rebuild(
             for facts, messages, whole in computed:
                 _merge(delta, contributions(cuts_of(facts), messages, whole))
             if len(delta) >= REBUILD_FLUSH:
-                store.add_to_rollups(delta)
+                store.add_to_rollups(with_days(delta))
                 delta = {}
             after = ids[-1]
             done += len(ids)
             if on_progress is not None:
                 on_progress(done, total)
-        store.add_to_rollups(delta)
+        store.add_to_rollups(with_days(delta))
         store.set_cursor(MESSAGES, last_message)
         store.set_cursor(EVENTS, last_event)
         unit.commit()

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from socialdesk.domain.reporting import ConversationFact, MessageFact
 from socialdesk.domain.rollups import (
     ALL,
+    DAY,
+    HOUR,
     RATIO,
     TOTAL,
     Cuts,
@@ -16,6 +18,7 @@ from socialdesk.domain.rollups import (
     bucket_value,
     contributions,
     difference,
+    with_days,
 )
 from socialdesk.queries.rollups import percentiles
 
@@ -111,6 +114,28 @@ def test_the_difference_moves_counts_from_the_old_agent_to_the_new() -> None:
     was, now = RowKey(nine, "agent", "7", "x"), RowKey(nine, "agent", "8", "x")
     assert delta == {was: Counter({k: -v for k, v in old[was].items()}), now: new[now]}
     assert difference(old, old) == {}
+    day = T0.replace(hour=0, minute=0)
+    assert with_days(delta) == {
+        **delta,
+        RowKey(day, "agent", "7", "x", DAY): delta[was],
+        RowKey(day, "agent", "8", "x", DAY): delta[now],
+    }
+
+
+def test_the_day_rows_are_the_sums_of_their_hours_and_a_move_within_a_day_leaves_it() -> None:
+    found = contributions(CUTS, [fact(0, "inbound"), fact(90, "inbound")], WHOLE)
+    assert all(k.span == HOUR for k in found)
+    rows = with_days(found)
+    day = RowKey(T0.replace(hour=0, minute=0), ALL, "", "x", DAY)
+    assert rows[day]["inbound"] == 2  # 09:15 and 10:45: one row each hour, one for the day
+    hours = [k for k in rows if k.span == HOUR]
+    assert {
+        RowKey(k.hour.replace(hour=0), k.dimension, k.value, k.platform, DAY) for k in hours
+    } == {k for k in rows if k.span == DAY}
+    later = contributions(CUTS, [fact(0, "inbound"), fact(150, "inbound")], WHOLE)
+    moved = with_days(difference(later, found))  # 10:45 → 11:45, the same day
+    assert moved
+    assert all(k.span == HOUR for k in moved)
 
 
 def test_percentiles_from_a_histogram_follow_the_exact_definitions() -> None:

@@ -307,6 +307,7 @@ class ReportingStore:
             values["dimension"] = key.dimension
             values["value"] = key.value
             values["platform"] = key.platform
+            values["span"] = key.span
             rows.append(tuple(values[n] for n in names) if sqlite else values)
         self.conn.exec_driver_sql(sql, rows)
 

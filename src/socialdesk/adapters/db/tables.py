@@ -574,10 +574,10 @@ report_conversations = Table(
 
 SCOPE_INDEX = (
     "ix_report_hours_scope",
-    *("dimension", "value", "hour", "platform"),
+    *("dimension", "value", "span", "hour", "platform"),
     *("inbound", "outbound", "negative", "opened", "closed", "first_responses", "next_responses"),
 )
-# The facts summed per UTC hour, one dimension at a time and split by platform
+# The facts summed per UTC hour and per UTC day, one dimension at a time and split by platform
 # (domain/rollups.py): `all`, channel, team, agent, intent, tag. The `hist_*` columns hold the
 # duration histograms ({"41": count}: bucket 41), one per duration and clock.
 report_hours = Table(
@@ -588,6 +588,7 @@ report_hours = Table(
     Column("dimension", String(16), nullable=False),
     Column("value", String(100), nullable=False),
     Column("platform", String(16), nullable=False),
+    Column("span", String(1), nullable=False),  # h: an hour, d: a UTC day
     *(Column(name, Integer, nullable=False, default=0) for name in ROLLUP_MEASURES),
     *(Column(f"hist_{name}", Json, nullable=False, default=dict) for name in ROLLUP_HISTOGRAMS),
     # Covering the time series, the backlog's starting point (every hour before a range) and the

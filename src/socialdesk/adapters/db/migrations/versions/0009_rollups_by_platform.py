@@ -1,6 +1,7 @@
 """Rollups split by platform: each hourly rollup row of a dimension's value now also carries the
 platform, so a dashboard filtered by one dimension reads its platform shares and its breakdown by
-platform from the rollups, and a platform filter combines with any other one (domain/rollups.py).
+platform from the rollups, and a platform filter combines with any other one; and each row is
+kept per UTC day besides per hour, so a month reads its whole days (domain/rollups.py).
 Surveys get an index by when they were asked (the survey response rate's range).
 
 The rows of the old shape cannot be split after the fact, so the reporting facts start again:
@@ -36,7 +37,7 @@ MEASURES = (
 
 
 SCOPE = (
-    *("dimension", "value", "hour", "platform"),
+    *("dimension", "value", "span", "hour", "platform"),
     *("inbound", "outbound", "negative", "opened", "closed", "first_responses", "next_responses"),
 )
 
@@ -63,7 +64,10 @@ def _start_reporting_again() -> None:
 def upgrade() -> None:
     op.drop_index("ix_report_hours_dimension", table_name="report_hours")
     op.drop_table("report_hours")
-    _report_hours(sa.Column("platform", sa.String(length=16), nullable=False))
+    _report_hours(
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("span", sa.String(length=1), nullable=False),
+    )
     # Covering the time series, the backlog's starting point (every hour before a range) and the
     # counts that choose exact durations or histograms (queries/analytics.py).
     op.create_index("ix_report_hours_scope", "report_hours", list(SCOPE), unique=False)
