@@ -99,6 +99,8 @@ NOTES = [
     "Customer called the shop as well; same issue.",
 ]
 FOLLOW_UPS = ["hello?? any update on this", "still waiting for an answer", "anyone there?"]
+# Regulars (Loader's `regulars`): at least REGULAR_MIN conversations each, Pareto-distributed.
+REGULAR_MIN, REGULAR_ALPHA, REGULAR_MAX = 4, 1.3, 200
 
 
 def weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
@@ -125,15 +127,20 @@ class Cast:
     with_history: int | None = None
 
 
-def prepare(desk: Desk, now: datetime) -> Cast:
-    """Teams and agents through the services (the signed-in one with a password), channels."""
+def prepare(desk: Desk, now: datetime, agents: int = AGENTS, teams: int = 4) -> Cast:
+    """Teams and agents through the services (the signed-in one with a password), channels.
+
+    The backtest's four teams come first and `teams` beyond them are numbered, so a larger desk
+    (bench/scale.py) keeps the small one's names; agents join the teams in turn."""
+    names = [n for n in TEAMS if n]
+    names = (names + [f"Team {i + 1:02d}" for i in range(len(names), teams)])[:teams]
     team_ids = {}
-    for name in (n for n in TEAMS if n):
+    for name in names:
         team = create_team(desk.uow(), name, now, None)
         assert team.id is not None
         team_ids[name] = team.id
     agent_ids = []
-    for i in range(AGENTS):
+    for i in range(agents):
         agent = create_agent(
             desk.uow(),
             desk.hasher,
@@ -142,7 +149,7 @@ def prepare(desk: Desk, now: datetime) -> Cast:
             password=PASSWORD if i == 0 else None,
             display_name="Bench Agent" if i == 0 else f"Agent {i}",
             email=None,
-            team_names=["Billing", "General"] if i == 0 else [str(TEAMS[i % 4])],
+            team_names=["Billing", "General"] if i == 0 else [names[i % len(names)]],
             now=now,
             actor_id=None,
         )
@@ -287,12 +294,23 @@ class Loader:
     """Generates the desk's history customer by customer and writes it in chunks."""
 
     def __init__(
-        self, desk: Desk, cast: Cast, now: datetime, seed: int, exchanges: float = 0.0
+        self,
+        desk: Desk,
+        cast: Cast,
+        now: datetime,
+        seed: int,
+        exchanges: float = 0.0,
+        regulars: float = 0.0,
     ) -> None:
         """`exchanges`: the mean number of further customer message and reply pairs in a closed
-        conversation (a geometric count; 0 keeps threads at one to three messages)."""
+        conversation (a geometric count; 0 keeps threads at one to three messages).
+        `regulars`: the share of customers who come back again and again (a heavy tail of
+        conversations, several on one identity), as real desks have; 0 draws none, and the
+        random draws, so the desk, stay as they were without them."""
         self.desk, self.cast, self.now = desk, cast, now
         self.more = exchanges / (1 + exchanges)  # the chance of each further pair
+        self.regulars = regulars
+        self.teams: list[str | None] = [*cast.team_ids, None]  # None: no team
         self.rng = random.Random(seed)
         self.targets = desk.policy.targets
         first = self.targets.first_response.total_seconds() / 60
@@ -319,20 +337,28 @@ class Loader:
 
     def one_customer(self, room: int) -> None:
         rng = self.rng
-        roll = rng.random()
-        wanted = 1 if roll < 0.88 else 2 if roll < 0.97 else 3
         places: list[tuple[str, str, str]] = []
         seen: set[str] = set()
-        while len(places) < min(wanted, room):
-            plat, visibility, kind, _w = rng.choices(PLATFORMS, self.weights)[0]
-            if plat not in seen:
+        if self.regulars and rng.random() < self.regulars:
+            count = int(REGULAR_MIN * rng.paretovariate(REGULAR_ALPHA))
+            for _ in range(min(count, REGULAR_MAX, room)):
+                plat, visibility, kind, _w = rng.choices(PLATFORMS, self.weights)[0]
                 seen.add(plat)
                 places.append((plat, visibility, kind))
+        else:
+            roll = rng.random()
+            wanted = 1 if roll < 0.88 else 2 if roll < 0.97 else 3
+            while len(places) < min(wanted, room):
+                plat, visibility, kind, _w = rng.choices(PLATFORMS, self.weights)[0]
+                if plat not in seen:
+                    seen.add(plat)
+                    places.append((plat, visibility, kind))
         self.customer += 1
         customer = self.customer
         created = []
+        identities: dict[str, int] = {}  # platform: the customer's identity there
         for plat, visibility, kind in places:
-            created.append(self.one_conversation(customer, plat, visibility, kind))
+            created.append(self.one_conversation(customer, plat, visibility, kind, identities))
         if len(places) == 3 and self.cast.with_history is None:
             self.cast.with_history = self.cid
         self.batch.add(
@@ -391,10 +417,15 @@ class Loader:
             at += [again, again + minute * min(240, rng.expovariate(1 / 40))]
             clock["closed_at"] = at[-1] + minute * rng.uniform(1, 60)
 
-    def one_conversation(self, customer: int, plat: str, visibility: str, kind: str) -> datetime:
+    def one_conversation(
+        self, customer: int, plat: str, visibility: str, kind: str, identities: dict[str, int]
+    ) -> datetime:
+        """Adds one conversation of `customer` to the batch, with the customer's identity on the
+        platform when `identities` has none yet; returns when it began."""
         rng, cast = self.rng, self.cast
         self.cid += 1
         cid = self.cid
+        identity = identities.setdefault(plat, cid)
         status = weighted(rng, STATUSES)
         n = rng.choice((1, 2, 2, 3)) if status in ("open", "closed") else rng.choice((2, 3))
         clock = self._times(status, n)
@@ -402,24 +433,25 @@ class Loader:
         channel_id = rng.choice(cast.channels[plat])
         assigned = status != "open" or rng.random() < 0.55
         assignee = rng.choice(cast.agent_ids) if assigned else None
-        team = rng.choice(TEAMS)
+        team = rng.choice(self.teams)
         followers = int(rng.lognormvariate(5.5, 2.2)) if visibility == "public" else None
         handle = f"c{customer}@mail.example" if plat == "email" else f"@user{customer}"
-        self.batch.add(
-            t.identities,
-            {
-                "id": cid,
-                "customer_id": customer,
-                "platform": plat,
-                "external_id": handle if plat == "email" else f"u{customer}",
-                "handle": handle,
-                "display_name": None,
-                "followers": followers,
-                "verified": rng.random() < 0.01,
-                "profile": {},
-                "created_at": at[0],
-            },
-        )
+        if identity == cid:
+            self.batch.add(
+                t.identities,
+                {
+                    "id": cid,
+                    "customer_id": customer,
+                    "platform": plat,
+                    "external_id": handle if plat == "email" else f"u{customer}",
+                    "handle": handle,
+                    "display_name": None,
+                    "followers": followers,
+                    "verified": rng.random() < 0.01,
+                    "profile": {},
+                    "created_at": at[0],
+                },
+            )
         # The messages: the customer first, then (by status and count) a reply, a note or a
         # follow-up from the customer.
         if clock["answered"]:
@@ -472,7 +504,7 @@ class Loader:
                     text += f" also, is my {SEARCH_WORD} still valid?"
                 row.update(
                     external_id=f"m{mid}",
-                    author_identity_id=cid,
+                    author_identity_id=identity,
                     text=text,
                     subject=f"Order {cid}" if plat == "email" else None,
                     url=f"https://{plat}.example/p/{mid}" if visibility == "public" else None,
@@ -546,7 +578,7 @@ class Loader:
                 "channel_id": channel_id,
                 "platform": plat,
                 "customer_id": customer,
-                "identity_id": cid,
+                "identity_id": identity,
                 "visibility": visibility,
                 "status": status,
                 "thread_key": f"m{cid}",
@@ -591,6 +623,25 @@ class Loader:
             },
         )
         return at[0]
+
+
+def move_sequences(desk: Desk) -> None:
+    """Moves PostgreSQL's id sequences past the ids the load wrote itself, so that rows the app
+    inserts afterwards (ingest) get fresh ones. SQLite needs nothing: it takes the largest id + 1."""
+    if desk.engine.dialect.name != "postgresql":
+        return
+    with desk.engine.begin() as conn:
+        for table in (t.channels, *Batch.tables):
+            if "id" in table.c:
+                conn.execute(
+                    select(
+                        func.setval(
+                            func.pg_get_serial_sequence(table.name, "id"),
+                            select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery(),
+                            False,
+                        )
+                    )
+                )
 
 
 def workspace_rows(desk: Desk, cast: Cast, now: datetime, seed: int) -> None:

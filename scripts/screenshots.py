@@ -55,7 +55,9 @@ def main() -> None:
         load_demo(desk.uow, desk.hasher, desk.secrets, desk.policy, now)
         set_up_rules(desk.uow, desk.parse_playbook, desk.holidays, now)
         password = secrets.token_urlsafe(16)
-        agents.set_password(desk.uow(), desk.hasher, "sam", password)
+        agents.set_password(
+            desk.uow(), desk.hasher, "sam", password, actor_id=None, now=desk.clock.now()
+        )
         started = time.monotonic()
         while any(run_once(desk).values()) and time.monotonic() - started < 300:
             pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,11 +58,13 @@ def pg_cluster() -> Iterator[Cluster | None]:
         cluster.stop()
 
 
-def _fresh_postgres(cluster: Cluster) -> Iterator[str]:
+def _fresh_postgres(cluster: Cluster, template: str | None = TEMPLATE) -> Iterator[str]:
+    """A new database copied from `template` (None: PostgreSQL's own, so no schema at all)."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(cluster.admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        copied = f" TEMPLATE {template}" if template else ""
+        conn.execute(text(f"CREATE DATABASE {name}{copied}"))
     try:
         yield cluster.url(name)
     finally:
@@ -70,13 +73,18 @@ def _fresh_postgres(cluster: Cluster) -> Iterator[str]:
         admin.dispose()
 
 
+def sqlite_copy(template: Path, directory: Path) -> str:
+    """The URL of a fresh SQLite database in `directory`, copied from the migrated template."""
+    path = directory / "desk.db"
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A fresh, migrated database: a SQLite file, then (second run) a PostgreSQL database."""
     if request.param == "sqlite":
-        path = tmp_path / "desk.db"
-        shutil.copyfile(sqlite_template, path)
-        yield f"sqlite:///{path}"
+        yield sqlite_copy(sqlite_template, tmp_path)
         return
     cluster = request.getfixturevalue("pg_cluster")
     if cluster is None:
@@ -85,12 +93,32 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 
 @pytest.fixture
+def empty_db_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A second database on `db_url`'s engine with nothing in it, not even a schema (where a
+    restore on a new server goes)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'empty' / 'desk.db'}"
+        return
+    yield from _fresh_postgres(request.getfixturevalue("pg_cluster"), template=None)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster | None) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database, for what only PostgreSQL does (LISTEN/NOTIFY)."""
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's postgresql")
+    yield from _fresh_postgres(pg_cluster)
+
+
+@pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
 
 
-@pytest.fixture
-def desk(db_url: str, clock: FrozenClock) -> Iterator[Desk]:
+@contextmanager
+def open_desk(db_url: str, clock: FrozenClock) -> Iterator[Desk]:
+    """A desk on an already migrated database, closed when the block ends (for fixtures of any
+    scope)."""
     desk = bootstrap(
         Settings(
             database_url=db_url,
@@ -105,3 +133,9 @@ def desk(db_url: str, clock: FrozenClock) -> Iterator[Desk]:
         yield desk
     finally:
         desk.close()
+
+
+@pytest.fixture
+def desk(db_url: str, clock: FrozenClock) -> Iterator[Desk]:
+    with open_desk(db_url, clock) as opened:
+        yield opened

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Agent, Role
 from socialdesk.domain.messages import Author, Direction, MessageKind, NormalisedMessage
 from socialdesk.services.agents import create_agent
 from socialdesk.services.channels import create_channel
+from socialdesk.services.intake import ingest
 from socialdesk.services.ports import UnitOfWorkFactory
 from tests.fakes import FakePasswordHasher, FakeSecretBox
 
@@ -60,6 +62,22 @@ def outbound(
         in_reply_to=in_reply_to,
         **fields,
     )
+
+
+def conversation(
+    desk: Desk, channel_id: int, external_id: str, text: str = "my order never arrived", **kw: Any
+) -> int:
+    """A customer's message taken in through intake (as a webhook would); its conversation."""
+    result = ingest(
+        desk.uow,
+        [inbound(channel_id, external_id, text, **kw)],
+        now=desk.clock.now(),
+        policy=desk.policy,
+        source="test",
+    )
+    found = result.outcomes[0].conversation_id
+    assert found is not None
+    return found
 
 
 def channel(

@@ -11,6 +11,9 @@ from sqlalchemy import Engine
 from socialdesk.adapters.calendars import holiday_dates
 from socialdesk.adapters.clock import SystemClock
 from socialdesk.adapters.connectors import InstalledConnectors
+from socialdesk.adapters.db.change_feed import (
+    ChangeFeed as ChangeFeed,
+)  # the web streams wait on it
 from socialdesk.adapters.db.engine import make_engine, refresh_statistics
 from socialdesk.adapters.db.migrate import current_revision, head_revision, upgrade
 from socialdesk.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
@@ -60,12 +63,15 @@ class Desk:
     triage_policy: TriagePolicy = field(default_factory=TriagePolicy)
     classifier_override: Classifier | None = None
     work_signal: threading.Event = field(default_factory=threading.Event)
+    replica: Engine | None = None  # a streaming replica for the heavy reads, when configured
     _classifier: Classifier | None = field(default=None, init=False, repr=False)
     _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _live: LivePlaybook | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
         for connector in self.connectors.all():
             connector.close()
         self.notifier.close()
@@ -115,6 +121,18 @@ class Desk:
         if not isinstance(self.uow, SqlAlchemyUnitOfWorkFactory):
             raise TypeError("analytics needs the database's unit of work")
         return self.uow
+
+    @property
+    def read_engine(self) -> Engine:
+        """Where the inbox lists, search and analytics read: the replica when there is one (a
+        little behind the primary), else the database itself. Reads that must see a write just
+        made, and every write, use `engine`."""
+        return self.replica if self.replica is not None else self.engine
+
+    def change_feed(self) -> ChangeFeed:
+        """What wakes a web process's live streams when any process commits events (one per
+        app: PostgreSQL LISTEN/NOTIFY; polling on SQLite)."""
+        return ChangeFeed(self.engine)
 
     def notify_work(self) -> None:
         """Wake the background worker now (new messages to triage) instead of at its next tick."""
@@ -200,4 +218,9 @@ def bootstrap(
             targets=policy.targets,
         ),
         classifier_override=classifier,
+        replica=(
+            make_engine(settings.read_database_url, pool_size=settings.db_pool_size)
+            if settings.read_database_url
+            else None
+        ),
     )

@@ -29,6 +29,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from socialdesk.adapters.db.backup import BackupError, Summary, back_up, restore
 from socialdesk.adapters.importers.twcs import TwcsFormatError, channel_name, read_twcs
 from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
@@ -168,6 +169,47 @@ def migrate() -> None:
 
 
 @app.command()
+def backup(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="the backup file to write (must not exist)")
+    ],
+) -> None:
+    """Write a consistent copy of the database to FILE, safely while the desk runs (SQLite:
+    online backup API + integrity check; PostgreSQL: pg_dump --format=custom)."""
+    try:
+        summary = back_up(Settings().database_url, output)
+    except BackupError as exc:
+        raise _fail(str(exc)) from exc
+    print(f"backup written to {summary.location}")
+    _print_summary(summary)
+
+
+@app.command("restore")
+def restore_(
+    input_: Annotated[
+        Path, typer.Option("--input", "-i", help="a file written by `socialdesk backup`")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="replace a database that already holds data")
+    ] = False,
+) -> None:
+    """Replace the configured database with a backup, then migrate it to this version. Stop
+    `serve` and `worker` first."""
+    try:
+        summary = restore(Settings().database_url, input_, force=force)
+    except BackupError as exc:
+        raise _fail(str(exc)) from exc
+    print(f"restored {input_} into {summary.location}")
+    _print_summary(summary)
+
+
+def _print_summary(summary: Summary) -> None:
+    size = f"  {summary.size / 1e6:,.1f} MB" if summary.size is not None else ""
+    print(f"  {summary.engine}{size}  schema {summary.revision}")
+    print("  " + "  ".join(f"{name} {n:,}" for name, n in summary.counts.items()))
+
+
+@app.command()
 def demo(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -202,7 +244,9 @@ def demo(
                 actor_id=None,
             )
         password = secrets.token_urlsafe(12)
-        agent_service.set_password(desk.uow(), desk.hasher, "admin", password)
+        agent_service.set_password(
+            desk.uow(), desk.hasher, "admin", password, actor_id=None, now=now
+        )
         token, _ = agent_service.create_token(
             desk.uow(),
             username="admin",
@@ -498,7 +542,9 @@ def user_password(
         else typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     )
     with _desk() as desk:
-        agent_service.set_password(desk.uow(), desk.hasher, username, password)
+        agent_service.set_password(
+            desk.uow(), desk.hasher, username, password, actor_id=None, now=desk.clock.now()
+        )
     print(f"password of {username} set")
     if generate:
         print(password)

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///path/file.db (default) or postgresql://user@host/db",
     )
+    read_database_url: str | None = Field(
+        None,
+        description="a PostgreSQL streaming replica for the inbox lists, search and analytics "
+        "(postgresql://user@replica/db); unset: everything reads the primary",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = Field(
         "FULL", description="SQLite fsync level; FULL keeps an acknowledged message on power loss"
     )
@@ -136,6 +141,18 @@ class Settings(BaseSettings):
     secret_key_file: Path = Field(
         Path("var/secret.key"), description="where the credential key is kept when not given"
     )
+    api_requests_per_minute: int = Field(
+        6000,
+        ge=1,
+        le=1_000_000,
+        description="requests one API token may make per minute (per web process); more get 429",
+    )
+    api_auth_failures_per_minute: int = Field(
+        30,
+        ge=1,
+        le=100_000,
+        description="failed API token checks one address may make per minute before it gets 429",
+    )
     login_failure_delay_seconds: float = Field(
         1.0, ge=0, le=10, description="how long a failed web sign-in waits before answering"
     )
@@ -177,6 +194,19 @@ class Settings(BaseSettings):
             weeks=self.spike_weeks,
             min_weeks=self.spike_min_weeks,
         )
+
+    @model_validator(mode="after")
+    def _replica_of_postgresql(self) -> Self:
+        """A replica only makes sense beside a PostgreSQL primary (SQLite has none)."""
+        if self.read_database_url and not (
+            self.database_url.startswith("postgres")
+            and self.read_database_url.startswith("postgres")
+        ):
+            raise ValueError(
+                "SOCIALDESK_READ_DATABASE_URL is a PostgreSQL streaming replica of a PostgreSQL "
+                "SOCIALDESK_DATABASE_URL; unset it with SQLite"
+            )
+        return self
 
     @model_validator(mode="after")
     def _spike_settings_fit(self) -> Self:

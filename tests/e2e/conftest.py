@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -19,7 +20,8 @@ from socialdesk.services.agents import create_agent, create_token
 from socialdesk.services.ports import PasswordHasher
 from socialdesk.web.app import create_app
 from tests import factories as f
-from tests.fakes import FakePasswordHasher
+from tests.conftest import open_desk, sqlite_copy
+from tests.fakes import FakePasswordHasher, FrozenClock
 from tests.support.server import live_server
 from tests.support.snapshot import snapshot
 
@@ -51,6 +53,21 @@ class Api:
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         return snapshot(self.desk.engine)
 
+    def ingest(self, external_id: str, text: str = "@brand my parcel is lost") -> int:
+        """A customer's post through POST /api/v1/messages; the conversation's id."""
+        r = self.post(
+            "/api/v1/messages",
+            json={
+                "channel_id": self.channel_id,
+                "external_id": external_id,
+                "text": text,
+                "author": {"external_id": external_id, "handle": f"@{external_id}"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        found: int = r.json()["conversation_id"]
+        return found
+
 
 def role_users(desk: Desk, hasher: PasswordHasher, password: str | None) -> list[Role]:
     """A user per role, named after it ("The agent", ...)."""
@@ -72,6 +89,26 @@ def role_users(desk: Desk, hasher: PasswordHasher, password: str | None) -> list
 
 @pytest.fixture
 def api(desk: Desk) -> Iterator[Api]:
+    with serve_api(desk) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def module_api(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One served desk on SQLite for all tests of a module: for matrices of many cheap requests,
+    where a database and a server per test would cost more than the tests."""
+    url = sqlite_copy(sqlite_template, tmp_path_factory.mktemp("desk"))
+    with open_desk(url, FrozenClock()) as desk:
+        # Such matrices send hundreds of wrong tokens on purpose; the throttle is tested apart.
+        desk.settings = desk.settings.model_copy(update={"api_auth_failures_per_minute": 100_000})
+        with serve_api(desk) as served:
+            yield served
+
+
+@contextmanager
+def serve_api(desk: Desk) -> Iterator[Api]:
+    """The desk's app on 127.0.0.1 with a user and an API token per role (tokens already used
+    once, so later requests write nothing) and an X channel."""
     tokens: dict[str, str] = {}
     for role in role_users(desk, FakePasswordHasher(), None):
         token, _ = create_token(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from socialdesk.bootstrap import Desk
 from socialdesk.cli import app
 from socialdesk.queries.directory import list_channels
 from socialdesk.services.agents import authenticate_password, authenticate_token
+from tests.support.processes import free_port, wait_ready
 
 
 def run(db_url: str, *args: str) -> list[str]:
@@ -133,9 +133,7 @@ def test_serve_runs_the_api_and_the_embedded_worker(
     channel_id = int(run(db_url, "channel", "add", "--platform", "x", "--name", "@b")[-1])
     run(db_url, "user", "add", "ops", "--role", "admin")
     token = run(db_url, "token", "create", "--user", "ops")[-1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "SOCIALDESK_DATABASE_URL": db_url,
@@ -152,16 +150,7 @@ def test_serve_runs_the_api_and_the_embedded_worker(
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx2.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            assert server.poll() is None, log.read_text()
-            time.sleep(0.1)
+        wait_ready(base, server, log)
         created = httpx2.post(
             f"{base}/api/v1/messages",
             headers=headers,

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.services.agents import create_team
-from socialdesk.services.intake import ingest
 from socialdesk.services.templates import create_template
 from tests import factories as f
 from tests.e2e.conftest import PASSWORD, Web
@@ -21,17 +20,7 @@ from tests.fakes import FrozenClock
 
 
 def post(web: Web, external_id: str, text: str = "my order never arrived", **kw: object) -> int:
-    desk = web.desk
-    result = ingest(
-        desk.uow,
-        [f.inbound(web.channel_id, external_id, text, **kw)],  # type: ignore[arg-type]
-        now=desk.clock.now(),
-        policy=desk.policy,
-        source="test",
-    )
-    conversation_id = result.outcomes[0].conversation_id
-    assert conversation_id is not None
-    return conversation_id
+    return f.conversation(web.desk, web.channel_id, external_id, text, **kw)
 
 
 def rows(html: str) -> list[int]:

@@ -37,19 +37,7 @@ def fake_x() -> Iterator[tuple[FakeX, str]]:
 @pytest.fixture
 def x(api: Api, fake_x: tuple[FakeX, str]) -> XDesk:
     fake, url = fake_x
-    r = api.post(
-        "/api/v1/channels",
-        json={
-            "platform": "x",
-            "name": "@AcmeSupport",
-            "settings": {
-                "user_id": fake.user_id,
-                "consumer_secret": SECRET,
-                "access_token": fake.access_token,
-                "api_base": url,
-            },
-        },
-    )
+    r = api.post("/api/v1/channels", json=fake.channel(url, SECRET))
     assert r.status_code == 201, r.text
     return XDesk(api, fake, r.json()["id"])
 
@@ -354,7 +342,12 @@ def test_an_answer_lost_after_posting_is_reconciled_not_posted_twice(x: XDesk) -
     )
 
 
-def test_a_worker_killed_between_posting_and_recording_does_not_post_twice(x: XDesk) -> None:
+@pytest.mark.parametrize("later_posts", [0, 250], ids=["alone", "pages-of-later-posts"])
+def test_a_worker_killed_between_posting_and_recording_does_not_post_twice(
+    x: XDesk, later_posts: int
+) -> None:
+    """Found again however much the account posted before the lease ended (X gives 100 tweets a
+    page: the post may be pages deep)."""
     conversation_id, _ = _mention(x)
     x.reply(conversation_id, "Your replacement ships today")
     desk = x.api.desk
@@ -365,10 +358,12 @@ def test_a_worker_killed_between_posting_and_recording_does_not_post_twice(x: XD
     x.fake.add_tweet(
         x.fake.user_id, "Your replacement ships today", in_reply_to=x.messages()[0].external_id
     )
+    for n in range(later_posts):
+        x.fake.add_tweet(x.fake.user_id, f"Another answer {n}")
     assert x.send_outbox(seconds=30).total == 0  # its lease still holds
     report = x.send_outbox(minutes=5)
     assert (report.sent, report.reconciled) == (1, 1)
-    assert len(x.fake.posted()) == 1
+    assert len(x.fake.posted()) == 1 + later_posts
     assert claimed.idempotency_key
 
 

@@ -73,19 +73,63 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster(bindir: Path, *, durable: bool = False) -> Cluster:
-    """Start a cluster; `durable` keeps PostgreSQL's fsync and synchronous commit on (benchmarks
-    measure the engine as deployed; tests switch both off for speed)."""
+# A standby needs at least the primary's max_connections.
+PRIMARY_OPTIONS = "-c max_connections=200"
+
+
+def _new_root(bindir: Path) -> Cluster:
     root = Path(tempfile.mkdtemp(prefix="socialdesk-pg-"))
     as_postgres = os.geteuid() == 0
     if as_postgres:
         shutil.chown(root, user="postgres", group="postgres")
-    cluster = Cluster(bindir, root, _free_port(), as_postgres)
-    data = root / "data"
+    return Cluster(bindir, root, _free_port(), as_postgres)
+
+
+def _start(cluster: Cluster, options: str) -> None:
+    cluster._run(
+        str(cluster.bindir / "pg_ctl"),
+        "-D",
+        str(cluster.root / "data"),
+        "-o",
+        f"-p {cluster.port} -k {cluster.root} -c listen_addresses=127.0.0.1 {options}",
+        "-l",
+        str(cluster.root / "log"),
+        "-w",
+        "start",
+    )
+
+
+def start_replica(primary: Cluster) -> Cluster:
+    """A hot standby of `primary` on its own port, streaming from it (pg_basebackup -R writes
+    the connection to the primary and the standby signal)."""
+    replica = _new_root(primary.bindir)
+    replica._run(
+        str(primary.bindir / "pg_basebackup"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        "postgres",
+        "-D",
+        str(replica.root / "data"),
+        "-R",
+        "-X",
+        "stream",
+        "--checkpoint=fast",
+    )
+    _start(replica, f"-c hot_standby=on {PRIMARY_OPTIONS}")
+    return replica
+
+
+def start_cluster(bindir: Path, *, durable: bool = False) -> Cluster:
+    """Start a cluster; `durable` keeps PostgreSQL's fsync and synchronous commit on (benchmarks
+    measure the engine as deployed; tests switch both off for speed)."""
+    cluster = _new_root(bindir)
     cluster._run(
         str(bindir / "initdb"),
         "-D",
-        str(data),
+        str(cluster.root / "data"),
         "-U",
         "postgres",
         "--auth=trust",
@@ -93,18 +137,8 @@ def start_cluster(bindir: Path, *, durable: bool = False) -> Cluster:
         "UTF8",
         "--locale=C",
     )
-    options = f"-p {cluster.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    options = PRIMARY_OPTIONS
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    cluster._run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "log"),
-        "-w",
-        "start",
-    )
+    _start(cluster, options)
     return cluster

@@ -10,7 +10,8 @@ person who can act on it (what was wrong and what to do instead).
      ├── InvalidInput          the request is well-formed but its content is wrong
      │    └── ItemInvalid       one item of a batch is wrong; carries its index
      ├── Conflict              the change collides with the current state (duplicate name, ...)
-     └── InvalidTransition     the conversation's state does not allow this action
+     ├── InvalidTransition     the conversation's state does not allow this action
+     └── TooManyRequests       over a rate limit; try again after `retry_after` seconds
 """
 
 from __future__ import annotations
@@ -60,3 +61,11 @@ class Conflict(DomainError):
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

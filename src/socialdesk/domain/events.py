@@ -32,13 +32,16 @@ nobody for the system) and when.
      ├── ReviewSubmitted          a supervisor scored a closed conversation on the rubric
      ├── ListeningQueryChanged    a supervisor created, changed, switched off or deleted a query
      ├── SpikeAlerted             the spike job opened or closed an alert
+     └── SettingsChanged          someone changed the set-up: a template, SLA calendar or policy,
+                                  a team's routing, capacity, presence, rubric, playbook draft,
+                                  a password or sessions (before/after values; secrets never)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 _ENVELOPE = ("occurred_at", "actor_agent_id", "conversation_id")
 
@@ -307,3 +310,57 @@ class SurveyAnswered(Event):
     score: int
     via: str
     message_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChanged(Event):
+    """A change to the desk's set-up that has no event of its own, for the audit log: what
+    (`subject` and its name or id), how, and the values before and after (None for a creation or
+    a deletion, and for values that must not be kept, such as a password)."""
+
+    name: ClassVar[str] = "settings_changed"
+    subject: str
+    subject_id: str
+    change: Literal["created", "updated", "deleted"]
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+# Kept by every record itself; noise in an audit entry's before/after.
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "updated_by"})
+
+
+def audit_values(record: object) -> dict[str, Any]:
+    """A set-up record's values as an audit entry keeps them (without its id and times)."""
+    assert is_dataclass(record)
+    assert not isinstance(record, type)
+    return {k: _jsonable(v) for k, v in asdict(record).items() if k not in _BOOKKEEPING}
+
+
+def settings_changed(
+    *,
+    now: datetime,
+    actor_id: int | None,
+    subject: str,
+    subject_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> SettingsChanged:
+    """The event for a change from `before` to `after` (None: did not exist / no longer does)."""
+    change: Literal["created", "updated", "deleted"] = (
+        "created" if before is None else "deleted" if after is None else "updated"
+    )
+    return SettingsChanged(
+        occurred_at=now,
+        actor_agent_id=actor_id,
+        subject=subject,
+        subject_id=str(subject_id),
+        change=change,
+        before=before,
+        after=after,
+    )
+
+
+def event_names() -> frozenset[str]:
+    """Every event type's name (what the audit log can be filtered by)."""
+    return frozenset(kind.name for kind in Event.__subclasses__())

@@ -57,8 +57,14 @@ _FIELD = re.compile(r"[A-Za-z]+")
 
 
 def fold(text: str) -> str:
-    """Text as queries compare it: case-folded, compatibility-decomposed, accents removed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Text as queries compare it: case-folded, compatibility-decomposed, accents removed.
+
+    Idempotent, because a query's words are folded twice (once found in the query, once checked
+    by `Word`) and a post's once: decomposing first matters, as compatibility characters
+    decompose into capitals (MODIFIER LETTER CAPITAL A into `A`, the Greek upsilon-with-hook
+    symbol into a capital upsilon) that a casefold before would miss.
+    """
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", bare)  # recompose Hangul, which NFKD splits into jamo
 

@@ -28,6 +28,7 @@ Why the shape is what it is:
 from __future__ import annotations
 
 import difflib
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -454,7 +455,7 @@ class Compare(Condition):
                     f"unknown comparator {op!r}{did_you_mean(op, COMPARATORS)};"
                     " use gt, gte, lt, lte or eq"
                 )
-            if isinstance(n, bool) or not isinstance(n, int | float):
+            if isinstance(n, bool) or not isinstance(n, int | float) or math.isnan(n):
                 raise InvalidInput(f"{self.fact} {op}: expected a number, got {n!r}")
             if n < low or (high is not None and n > high):
                 hint = f" (did you mean {n / 100:g}?)" if high == 1.0 and 1 < n <= 100 else ""
@@ -640,6 +641,10 @@ class Regex(Condition):
         except re.error as exc:
             at = f" at position {exc.pos}" if exc.pos is not None else ""
             raise InvalidInput(f"bad regex '{self.pattern}': {exc.msg}{at}") from exc
+        except (OverflowError, RecursionError) as exc:  # `a{99999999999}`, 1,000 nested groups
+            raise InvalidInput(
+                f"bad regex '{self.pattern[:100]}': too large a repeat count or too deeply nested"
+            ) from exc
 
     def compile(self) -> Predicate:
         search = re.compile(self.pattern, re.IGNORECASE).search

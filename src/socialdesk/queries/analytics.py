@@ -27,7 +27,6 @@ from socialdesk.domain.rollups import ALL
 from socialdesk.queries.rollups import (
     WHOLE_DESK,
     Scope,
-    Totals,
     histogram,
     histograms,
     percentiles,
@@ -261,7 +260,7 @@ def _scope(cut: Cut) -> Scope | None:
     )
 
 
-def _fact_totals(conn: Connection, cut: Cut) -> Totals:
+def _fact_totals(conn: Connection, cut: Cut) -> Counter[str]:
     """The counters of the rollups, summed from the facts (cuts the rollups cannot serve)."""
     inbound = rm.direction == "inbound"
     needing = and_(inbound, rm.needs_response.is_(True))
@@ -290,20 +289,20 @@ def _fact_totals(conn: Connection, cut: Cut) -> Totals:
     ).one()
     counts = Counter({name: int(value) for name, value in zip(names, row, strict=True)})
     counts.update(_sentiment_counts(conn, cut))
-    return Totals(counts)
+    return counts
 
 
 def overview(conn: Connection, cut: Cut) -> Overview:
     scope = _scope(cut)
     if scope is not None:
-        found = Totals()
+        counts: Counter[str] = Counter()
         platforms = {}
         for platform, sums_of in sums(conn, scope, cut.start, cut.end, "platform").items():
-            found.add(sums_of)
-            if sums_of.counts["inbound"]:
-                platforms[platform] = sums_of.counts["inbound"]
+            counts.update(sums_of)
+            if sums_of["inbound"]:
+                platforms[platform] = sums_of["inbound"]
     else:
-        found = _fact_totals(conn, cut)
+        counts = _fact_totals(conn, cut)
         platforms = {
             str(p): int(n)
             for p, n in conn.execute(
@@ -312,7 +311,6 @@ def overview(conn: Connection, cut: Cut) -> Overview:
                 .group_by(rm.platform)
             )
         }
-    counts = found.counts
     exact = _exactness(conn, cut, scope, counts)
     total_in = counts["inbound"]
     social = sum(n for p, n in platforms.items() if p in SOCIAL)
@@ -539,25 +537,32 @@ def breakdown(conn: Connection, cut: Cut, by: Dimension) -> list[BreakdownRow]:
     dimension under a platform filter alone (or none)."""
     scope = _scope(cut)
     if scope is not None and by is Dimension.PLATFORM:
-        found = _rollup_breakdown(conn, cut, by, scope, "platform")
+        found = _rollup_breakdown(conn, cut, by, scope, scope, "platform")
     elif scope is not None and scope.dimension == ALL:
         rows = Scope(by.value, None, scope.platform)
-        found = _rollup_breakdown(conn, cut, by, rows, "value")
+        found = _rollup_breakdown(conn, cut, by, scope, rows, "value")
     else:
         found = _fact_breakdown(conn, cut, by)
     return sorted(found, key=lambda r: (-r.inbound, -r.outbound, r.key))
 
 
 def _rollup_breakdown(
-    conn: Connection, cut: Cut, by: Dimension, scope: Scope, group: Literal["value", "platform"]
+    conn: Connection,
+    cut: Cut,
+    by: Dimension,
+    served: Scope,
+    scope: Scope,
+    group: Literal["value", "platform"],
 ) -> list[BreakdownRow]:
+    """The rows of `scope` grouped by value or platform; `served` is the cut's own scope (what
+    decides whether exact durations are cheap)."""
     name = "first_b" if cut.business else "first"
     found = sums(conn, scope, cut.start, cut.end, group)
     counts: Counter[str] = Counter()
     for totals_of in found.values():
-        counts.update(totals_of.counts)
+        counts.update(totals_of)
     firsts: dict[str, Durations]
-    if not _exactness(conn, cut, _scope(cut), counts)("first"):
+    if not _exactness(conn, cut, served, counts)("first"):
         by_value = histograms(conn, scope, cut.start, cut.end, name, group)
         firsts = {v: Durations(*percentiles(h)) for v, h in by_value.items()}
     else:
@@ -565,8 +570,7 @@ def _rollup_breakdown(
         exact = _first_responses_by(conn, cut, key, source)
         firsts = {v: durations(values) for v, values in exact.items()}
     rows = []
-    for value, totals_of in found.items():
-        counts = totals_of.counts
+    for value, counts in found.items():
         first = firsts.get(value, Durations(0, None, None))
         rows.append(
             BreakdownRow(

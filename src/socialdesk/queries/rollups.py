@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -37,16 +37,6 @@ class Scope:
 
 
 WHOLE_DESK = Scope(ALL, "")
-
-
-@dataclass(slots=True)
-class Totals:
-    """Summed counters."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: Totals) -> None:
-        self.counts.update(other.counts)
 
 
 def scope_of(
@@ -112,19 +102,17 @@ def _group(by: By) -> Any:
 
 def sums(
     conn: Connection, scope: Scope, start: datetime, end: datetime, by: By = None
-) -> dict[str, Totals]:
+) -> dict[str, Counter[str]]:
     """The scope's counters summed over the range, per value or platform (or "" for all), in
     one statement."""
     group = _group(by)
-    found: dict[str, Totals] = {}
+    found: dict[str, Counter[str]] = {}
     for key, *values in conn.execute(
         select(group, *(func.sum(getattr(rh, m)) for m in MEASURES))
         .where(*_where(scope, start, end, by))
         .group_by(group)
     ):
-        found[str(key)] = Totals(
-            Counter({m: int(v) for m, v in zip(MEASURES, values, strict=True) if v})
-        )
+        found[str(key)] = Counter({m: int(v) for m, v in zip(MEASURES, values, strict=True) if v})
     return found
 
 

@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 
 from socialdesk.domain.agents import USERNAME, Agent, ApiToken, Role, Team
 from socialdesk.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from socialdesk.domain.events import AgentCreated, TeamCreated, TokenCreated, TokenRevoked
+from socialdesk.domain.events import (
+    AgentCreated,
+    Event,
+    TeamCreated,
+    TokenCreated,
+    TokenRevoked,
+    settings_changed,
+)
 from socialdesk.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
 TOKEN_PREFIX = "sdk_"  # noqa: S105 - a marker every token starts with, not a secret
@@ -81,7 +88,16 @@ def create_agent(
     return agent
 
 
-def set_password(uow: UnitOfWork, hasher: PasswordHasher, username: str, password: str) -> None:
+def set_password(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    *,
+    actor_id: int | None,
+    now: datetime,
+) -> None:
+    """Set a password (the audit log says who changed it, never the hash)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", field="password")
     with uow:
@@ -91,10 +107,11 @@ def set_password(uow: UnitOfWork, hasher: PasswordHasher, username: str, passwor
         agent.password_hash = hasher.hash(password)
         agent.session_epoch += 1  # a new password ends the sessions the old one opened
         uow.agents.update(agent)
+        uow.events.append([_sessions_ended(agent, "password", actor_id, now)])
         uow.commit()
 
 
-def end_sessions(uow: UnitOfWork, agent_id: int) -> None:
+def end_sessions(uow: UnitOfWork, agent_id: int, now: datetime) -> None:
     """Sign the agent out of every browser: sessions made before now stop being accepted."""
     with uow:
         agent = uow.agents.get(agent_id)
@@ -102,7 +119,20 @@ def end_sessions(uow: UnitOfWork, agent_id: int) -> None:
             raise NotFound(f"agent {agent_id} does not exist")
         agent.session_epoch += 1
         uow.agents.update(agent)
+        uow.events.append([_sessions_ended(agent, "sessions", agent_id, now)])
         uow.commit()
+
+
+def _sessions_ended(agent: Agent, subject: str, actor_id: int | None, now: datetime) -> Event:
+    """A password set or a sign-out: both end the agent's sessions (epoch before and after)."""
+    return settings_changed(
+        now=now,
+        actor_id=actor_id,
+        subject=subject,
+        subject_id=agent.username,
+        before={"session_epoch": agent.session_epoch - 1},
+        after={"session_epoch": agent.session_epoch},
+    )
 
 
 def create_team(uow: UnitOfWork, name: str, now: datetime, actor_id: int | None) -> Team:

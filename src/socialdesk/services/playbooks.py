@@ -27,6 +27,7 @@ from socialdesk.domain.events import (
     Event,
     PlaybookActivated,
     PlaybookMatched,
+    settings_changed,
 )
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.playbook import (
@@ -121,6 +122,19 @@ def save_version(
         uow.playbooks.add(version)
         if activate:
             _activate(uow, version, actor, now)
+        else:  # a draft: no other event says who saved it
+            uow.events.append(
+                [
+                    settings_changed(
+                        now=now,
+                        actor_id=actor.id if actor else None,
+                        subject="playbook_draft",
+                        subject_id=version.version,
+                        before=None,
+                        after={"comment": comment},
+                    )
+                ]
+            )
         uow.commit()
     return version
 

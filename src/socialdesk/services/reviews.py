@@ -16,7 +16,7 @@ from datetime import datetime
 from socialdesk.domain.agents import Agent, Role
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound
-from socialdesk.domain.events import ReviewSubmitted
+from socialdesk.domain.events import ReviewSubmitted, settings_changed
 from socialdesk.domain.reviews import (
     MAX_SEED,
     Review,
@@ -53,7 +53,20 @@ def save_rubric(
     _supervisor(actor, "changing the rubric")
     rubric = new_rubric(criteria, actor, now)
     with uow() as unit:
+        previous = unit.reviews.latest_rubric() or default_rubric()
         saved = unit.reviews.add_rubric(rubric)
+        unit.events.append(
+            [
+                settings_changed(
+                    now=now,
+                    actor_id=actor.id,
+                    subject="rubric",
+                    subject_id=saved.id,
+                    before={"criteria": previous.as_json()},
+                    after={"criteria": saved.as_json()},
+                )
+            ]
+        )
         unit.commit()
     return saved
 

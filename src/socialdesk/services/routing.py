@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from socialdesk.domain.agents import Agent, Team
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.errors import InvalidInput, NotFound
-from socialdesk.domain.events import ConversationAssigned
+from socialdesk.domain.events import ConversationAssigned, settings_changed
 from socialdesk.domain.platforms import PLATFORM_NAME
 from socialdesk.domain.routing import (
     ACTIVITY_TTL,
@@ -342,32 +343,79 @@ def update_team(
     uow: UnitOfWork,
     team_id: int,
     *,
+    actor_id: int | None,
+    now: datetime,
     skills: Mapping[str, Sequence[str]] | None = None,
     mode: str | None = None,
     calendar: str | None = None,
     sla_policy: str | None = None,
 ) -> Team:
     with uow:
+        found = uow.teams.get(team_id)
+        before = _team_routing(found) if found else None
         team = configure_team(
             uow, team_id, skills=skills, mode=mode, calendar=calendar, sla_policy=sla_policy
         )
+        _audit(uow, now, actor_id, "team_routing", team_id, before, _team_routing(team))
         uow.commit()
     return team
 
 
-def update_capacity(uow: UnitOfWork, agent_id: int, capacity: Mapping[str, int]) -> Agent:
+def _audit(
+    uow: UnitOfWork,
+    now: datetime,
+    actor_id: int | None,
+    subject: str,
+    subject_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    uow.events.append(
+        [
+            settings_changed(
+                now=now,
+                actor_id=actor_id,
+                subject=subject,
+                subject_id=subject_id,
+                before=before,
+                after=after,
+            )
+        ]
+    )
+
+
+def _team_routing(team: Team) -> dict[str, Any]:
+    return {
+        "skills": {k: list(v) for k, v in team.skills.items()},
+        "assignment_mode": team.assignment_mode,
+        "calendar_id": team.calendar_id,
+        "sla_policy_id": team.sla_policy_id,
+    }
+
+
+def update_capacity(
+    uow: UnitOfWork, agent_id: int, capacity: Mapping[str, int], *, actor_id: int, now: datetime
+) -> Agent:
     with uow:
+        found = uow.agents.get(agent_id)
+        before = dict(found.capacity) if found else None
         agent = set_capacity(uow, agent_id, capacity)
+        after = {"capacity": dict(agent.capacity)}
+        _audit(uow, now, actor_id, "capacity", agent_id, {"capacity": before}, after)
         uow.commit()
     return agent
 
 
 def change_presence(uow: UnitOfWork, agent_id: int, presence: str, now: datetime) -> int:
+    """The agent's own presence change, audited with how many conversations it handed on."""
     with uow:
         agent = uow.agents.get(agent_id)
         if agent is None:
             raise NotFound(f"agent {agent_id} does not exist")
+        before = agent.presence
         moved = set_presence(uow, agent, presence, now)
+        after = {"presence": agent.presence, "handed_on": moved}
+        _audit(uow, now, agent_id, "presence", agent_id, {"presence": before}, after)
         uow.commit()
     return moved
 

@@ -22,7 +22,13 @@ from socialdesk.domain.agents import Team
 from socialdesk.domain.calendars import BusinessCalendar
 from socialdesk.domain.conversations import Conversation, Status
 from socialdesk.domain.errors import InvalidInput, NotFound
-from socialdesk.domain.events import Event, SlaBreached, SlaWarning
+from socialdesk.domain.events import (
+    Event,
+    SlaBreached,
+    SlaWarning,
+    audit_values,
+    settings_changed,
+)
 from socialdesk.domain.sla import (
     ResponseTargets,
     SlaPolicy,
@@ -63,6 +69,7 @@ def save_calendar(
     holiday_subdivision: str | None,
     extra_holidays: list[str],
     now: datetime,
+    actor_id: int | None = None,
 ) -> CalendarSpec:
     """Create a calendar or replace the one of that name; it is built once here, so a wrong
     time zone, day or interval is refused with the reason before anything is stored."""
@@ -90,6 +97,7 @@ def save_calendar(
         else:
             spec.id, spec.created_at = existing.id, existing.created_at
             uow.calendars.update(spec)
+        uow.events.append([_changed("sla_calendar", existing, spec, actor_id, now)])
         uow.commit()
     return spec
 
@@ -112,6 +120,7 @@ def save_policy(
     pause_when_pending: bool,
     warn_before_minutes: int,
     now: datetime,
+    actor_id: int | None = None,
 ) -> SlaPolicySpec:
     name = _check_name(name)
     if not targets:
@@ -139,8 +148,26 @@ def save_policy(
         else:
             spec.id, spec.created_at = existing.id, existing.created_at
             uow.sla_policies.update(spec)
+        uow.events.append([_changed("sla_policy", existing, spec, actor_id, now)])
         uow.commit()
     return spec
+
+
+def _changed(
+    subject: str,
+    before: CalendarSpec | SlaPolicySpec | None,
+    after: CalendarSpec | SlaPolicySpec,
+    actor_id: int | None,
+    now: datetime,
+) -> Event:
+    return settings_changed(
+        now=now,
+        actor_id=actor_id,
+        subject=subject,
+        subject_id=after.name,
+        before=audit_values(before) if before else None,
+        after=audit_values(after),
+    )
 
 
 # -- applying policies -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from socialdesk.domain.agents import Agent
 from socialdesk.domain.errors import Conflict, InvalidInput, NotFound
+from socialdesk.domain.events import SettingsChanged, settings_changed
 from socialdesk.domain.platforms import PlatformCapabilities, capabilities_for
 from socialdesk.domain.templates import Template, check_template, first_name, fits, render
 from socialdesk.services.ports import PlaybookParser, UnitOfWork
@@ -32,6 +33,7 @@ def create_template(
             raise Conflict(f"a template named {name!r} exists already", field="name")
         template = Template(name, body, now, now, actor.id if actor else None)
         uow.templates.add(template)
+        uow.events.append([_changed(actor, name, None, body, now)])
         uow.commit()
     return template
 
@@ -42,13 +44,21 @@ def update_template(uow: UnitOfWork, actor: Agent, name: str, body: str, now: da
         template = uow.templates.find(name)
         if template is None:
             raise NotFound(f"there is no template named {name!r}")
+        before = template.body
         template.body, template.updated_at, template.updated_by = body, now, actor.id
         uow.templates.update(template)
+        uow.events.append([_changed(actor, name, before, body, now)])
         uow.commit()
     return template
 
 
-def delete_template(uow: UnitOfWork, name: str, parse: PlaybookParser | None = None) -> None:
+def delete_template(
+    uow: UnitOfWork,
+    actor: Agent | None,
+    name: str,
+    now: datetime,
+    parse: PlaybookParser | None = None,
+) -> None:
     """Delete a template, unless the live playbook auto-acknowledges with it (`parse` reads the
     live version; without it that check is skipped): the playbook would then fail on every
     message its rule matches, and a saved version must name only templates that exist."""
@@ -67,7 +77,21 @@ def delete_template(uow: UnitOfWork, name: str, parse: PlaybookParser | None = N
                     field="name",
                 )
         uow.templates.delete(template.id)
+        uow.events.append([_changed(actor, name, template.body, None, now)])
         uow.commit()
+
+
+def _changed(
+    actor: Agent | None, name: str, before: str | None, after: str | None, now: datetime
+) -> SettingsChanged:
+    return settings_changed(
+        now=now,
+        actor_id=actor.id if actor else None,
+        subject="template",
+        subject_id=name,
+        before=None if before is None else {"body": before},
+        after=None if after is None else {"body": after},
+    )
 
 
 def render_for(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,10 +13,12 @@ from socialdesk import __version__
 from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
 from socialdesk.logs import configure_logging
+from socialdesk.queries.operations import DeskState, desk_state
 from socialdesk.web import errors, ui, webhooks
 from socialdesk.web.api import (
     admin,
     analytics,
+    audit,
     conversations,
     customers,
     health,
@@ -25,7 +29,9 @@ from socialdesk.web.api import (
     reviews,
     surveys,
 )
+from socialdesk.web.desk_metrics import DeskStateCollector
 from socialdesk.web.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware
+from socialdesk.web.throttle import ApiThrottle
 from socialdesk.worker import start_thread
 
 DESCRIPTION = """
@@ -38,12 +44,18 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     """The app for `desk`; the background worker runs inside it unless told otherwise."""
     with_worker = desk.settings.embedded_worker if run_worker is None else run_worker
 
+    changes = desk.change_feed()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = start_thread(desk) if with_worker else None
+        listener = asyncio.create_task(changes.run(), name="change-feed")
         try:
             yield
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             if worker is not None:
                 thread, stop = worker
                 stop.set()
@@ -59,14 +71,20 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
         redoc_url=None,
     )
     metrics = Metrics()
+    metrics.registry.register(DeskStateCollector(lambda: _desk_state(desk)))
     app.state.desk = desk
     app.state.metrics = metrics
+    app.state.changes = changes
+    app.state.throttle = ApiThrottle(
+        desk.settings.api_requests_per_minute, desk.settings.api_auth_failures_per_minute
+    )
     errors.install(app)
     app.include_router(messages.router)
     app.include_router(analytics.router)
     app.include_router(conversations.router)
     app.include_router(customers.router)
     app.include_router(admin.router)
+    app.include_router(audit.router)
     app.include_router(playbooks.router)
     app.include_router(listening.router)
     app.include_router(reviews.router)
@@ -78,6 +96,11 @@ def create_app(desk: Desk, *, run_worker: bool | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=desk.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _desk_state(desk: Desk) -> DeskState:
+    with desk.engine.connect() as conn:
+        return desk_state(conn)
 
 
 def app_from_environment() -> FastAPI:

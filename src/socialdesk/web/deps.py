@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Agent, Role
 from socialdesk.domain.errors import Forbidden, Unauthorized
-from socialdesk.services.agents import authenticate_token
+from socialdesk.services.agents import authenticate_token, hash_token
 from socialdesk.web.middleware import Metrics
+from socialdesk.web.throttle import ApiThrottle
 
 # Dependencies that only read request state are `async def`: FastAPI runs a plain `def`
 # dependency in the thread pool, and each such hop costs more than the work itself.
@@ -41,7 +42,29 @@ def get_read_connection(desk: DeskDep) -> Iterator[Connection]:
 ReadConn = Annotated[Connection, Depends(get_read_connection)]
 
 
-def get_current_agent(request: Request, desk: DeskDep) -> Agent:
+def get_replica_connection(desk: DeskDep) -> Iterator[Connection]:
+    """A connection for the heavy reads that may lag the primary by a moment (lists, search,
+    analytics): the streaming replica's when one is configured. Never for a read that must see
+    the request's own write."""
+    with desk.read_engine.connect() as conn:
+        yield conn
+
+
+ReplicaConn = Annotated[Connection, Depends(get_replica_connection)]
+
+
+async def get_throttle(request: Request) -> ApiThrottle:
+    throttle: ApiThrottle = request.app.state.throttle
+    return throttle
+
+
+def get_current_agent(
+    request: Request, desk: DeskDep, throttle: Annotated[ApiThrottle, Depends(get_throttle)]
+) -> Agent:
+    """The token's agent, within the token's request budget; an address that sent too many
+    wrong tokens is refused before its token is looked up."""
+    address = request.client.host if request.client else "unknown"
+    throttle.check_address(address)
     header = request.headers.get("authorization")
     if not header:
         raise Unauthorized(
@@ -51,7 +74,13 @@ def get_current_agent(request: Request, desk: DeskDep) -> Agent:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return authenticate_token(desk.uow, token.strip(), desk.clock.now())
+    try:
+        agent = authenticate_token(desk.uow, token.strip(), desk.clock.now())
+    except Unauthorized:
+        throttle.failed(address)
+        raise
+    throttle.use(hash_token(token.strip()))
+    return agent
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]

@@ -26,6 +26,7 @@ from socialdesk.domain.errors import (
     InvalidTransition,
     ItemInvalid,
     NotFound,
+    TooManyRequests,
     Unauthorized,
 )
 from socialdesk.domain.listening import QueryError
@@ -45,6 +46,7 @@ STATUS_OF: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422),
     (Conflict, 409),
     (InvalidTransition, 409),
+    (TooManyRequests, 429),
 ]
 
 TITLES = {
@@ -72,7 +74,15 @@ class MalformedRequest(Exception):
         self.code = code
 
 
-def problem(status: int, detail: str, code: str, request: Request, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    code: str,
+    request: Request,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:socialdesk:problem:{code}",
         "title": TITLES.get(status, "Error"),
@@ -82,8 +92,9 @@ def problem(status: int, detail: str, code: str, request: Request, **extra: Any)
         "code": code,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    sent = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    sent.update(headers or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=sent or None)
 
 
 def status_of(error: DomainError) -> int:
@@ -128,7 +139,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
             {"source": p.source, "line": p.line, "rule": p.rule, "message": p.message}
             for p in exc.errors
         ]
-    return problem(status_of(exc), exc.message, exc.code, request, **extra)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return problem(status_of(exc), exc.message, exc.code, request, headers=headers, **extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -183,6 +195,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail, f"http_{exc.status_code}", request)
 
 
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number no SQLite column holds (an id of 2**70 in a path, query or body): the driver
+    refuses it before any query runs, so it is the caller's input that is wrong. (PostgreSQL
+    compares such a number as numeric and finds nothing: 404.) Any other overflow is ours."""
+    assert isinstance(exc, OverflowError)
+    if "SQLite INTEGER" not in str(exc):
+        return await _unexpected(request, exc)
+    detail = "a number in the request is too large for the desk to store or look up"
+    return problem(422, detail, "number_out_of_range", request)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None)
     log.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
@@ -200,6 +223,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(MalformedRequest, _malformed)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
 
 

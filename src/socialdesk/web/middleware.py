@@ -63,6 +63,12 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.webhook_rejects = Counter(
+            "socialdesk_webhook_rejects",
+            "Webhook deliveries refused (bad signature, unknown channel, unreadable payload)",
+            ["connector", "reason"],
+            registry=self.registry,
+        )
         self.webhook_events = Counter(
             "socialdesk_webhook_events",
             "Webhook deliveries' events by connector and what became of them",
@@ -91,6 +97,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
+                # Server time up to the response's start, for benchmarks and browser dev tools
+                # (the client's own clock also counts the network and its queueing).
+                spent = (time.perf_counter() - started) * 1000
+                headers.append((b"server-timing", f"app;dur={spent:.2f}".encode()))
                 headers.extend(SECURITY_HEADERS)
             await send(message)
 

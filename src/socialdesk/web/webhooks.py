@@ -13,10 +13,12 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from socialdesk.domain.connectors import WebhookRequest
+from socialdesk.domain.errors import DomainError
 from socialdesk.services import webhooks
 from socialdesk.web.deps import DeskDep, MetricsDep
+from socialdesk.web.routing import ProblemRoute
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=ProblemRoute)
 
 RESPONSES: dict[int | str, dict[str, str]] = {
     400: {"description": "the delivery cannot be read; it was quarantined"},
@@ -50,17 +52,23 @@ async def deliver(
 ) -> Response:
     """A delivery of events; answered once what it carries is stored."""
     body = await request.body()
-    received = await run_in_threadpool(
-        lambda: webhooks.receive(
-            desk.uow,
-            desk.connectors,
-            connector,
-            channel_id,
-            _request(request, body),
-            now=desk.clock.now(),
-            policy=desk.policy,
+    try:
+        received = await run_in_threadpool(
+            lambda: webhooks.receive(
+                desk.uow,
+                desk.connectors,
+                connector,
+                channel_id,
+                _request(request, body),
+                now=desk.clock.now(),
+                policy=desk.policy,
+            )
         )
-    )
+    except DomainError as exc:
+        # The path is the sender's to choose: only installed connectors become label values.
+        known = connector in {c.name for c in desk.connectors.all()}
+        metrics.webhook_rejects.labels(connector if known else "unknown", exc.code).inc()
+        raise
     counter = metrics.webhook_events
     if received.result is not None:
         counter.labels(connector, "new", "message").inc(received.result.new_messages)

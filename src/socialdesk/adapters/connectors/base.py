@@ -29,10 +29,13 @@ from socialdesk.domain.connectors import (
 )
 from socialdesk.domain.errors import InvalidInput, NotFound
 from socialdesk.domain.platforms import PlatformCapabilities
+from socialdesk.domain.text import text_problem
 from socialdesk.services.ports import SecretBox
 
 TIMEOUT = httpx2.Timeout(20.0, connect=5.0)
 MAX_ERROR_TEXT = 500
+# Platforms nest a delivery a dozen levels at most (X: a quote inside a retweet, with entities).
+MAX_PAYLOAD_DEPTH = 64
 
 
 class BaseConnector:
@@ -197,7 +200,10 @@ def retry_hint(headers: Mapping[str, str]) -> tuple[float | None, datetime | Non
 def rate_limit_reset(headers: Mapping[str, str]) -> datetime | None:
     """When X's rate-limit window resets (`x-rate-limit-reset`, epoch seconds)."""
     reset = (headers.get("x-rate-limit-reset") or "").strip()
-    return from_epoch(reset) if reset.isdigit() else None
+    try:
+        return from_epoch(reset) if reset.isdigit() else None
+    except ValueError:  # a reset centuries away is no hint
+        return None
 
 
 def load_json(body: bytes) -> Any:
@@ -212,9 +218,11 @@ def load_json(body: bytes) -> Any:
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
+    """A delivery's JSON object, every string in it storable (see `check_tree`)."""
     payload = load_json(body)
     if not isinstance(payload, dict):
         raise PayloadInvalid("the body must be a JSON object")
+    check_tree(payload, "body", MAX_PAYLOAD_DEPTH)
     return payload
 
 
@@ -225,9 +233,49 @@ def same_secret(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+def check_tree(value: Any, where: str, max_depth: int, depth: int = 0) -> None:
+    """PayloadInvalid naming the place (`records[2].notes`) of text the database cannot hold (NUL,
+    which PostgreSQL refuses even inside JSONB; lone surrogates, which UTF-8 cannot encode) or of
+    nesting deeper than `max_depth`, anywhere in a decoded delivery: what is stored verbatim as
+    the raw event must never fail at commit, after the delivery was accepted."""
+    if depth > max_depth:
+        raise PayloadInvalid(f"{where} is nested deeper than {max_depth} levels", field=where)
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise PayloadInvalid(f"{where} {problem}", field=where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if text_problem(key) is not None:
+                raise PayloadInvalid(f"{where} has a key that is not valid text", field=where)
+            check_tree(item, f"{where}.{key}", max_depth, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_tree(item, f"{where}[{index}]", max_depth, depth + 1)
+
+
 def from_epoch_ms(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    return from_epoch(value, ms=True)
 
 
-def from_epoch(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value), tz=UTC)
+def from_epoch(value: Any, *, ms: bool = False) -> datetime:
+    """Epoch seconds (or milliseconds) as aware UTC. ValueError for what is no whole number or lies
+    outside years 1-9999, so callers that already turn ValueError into their own error also cover
+    absurd values (`1e30`, `Infinity`) that would otherwise escape as OverflowError or OSError."""
+    try:
+        number = int(value)
+        return datetime.fromtimestamp(number / 1000 if ms else number, tz=UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"{value!r} is out of range for a time") from exc
+
+
+def as_utc(when: datetime) -> datetime:
+    """The time in UTC; a time without an offset is taken as UTC (platforms write UTC). ValueError
+    when the shift leaves years 1-9999 (`0001-01-01T00:00+01:00`), which would be an
+    OverflowError."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{when.isoformat()} is out of range for a time") from exc

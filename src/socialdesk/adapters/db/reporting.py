@@ -4,7 +4,7 @@ the facts written in place of the old ones (docs/metrics.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -48,12 +48,19 @@ class ReportingStore:
     def cursor(self, name: str) -> int:
         """Where the job named `name` stopped; the row stays locked until the commit, so two
         workers on PostgreSQL take turns instead of both doing the same work."""
-        found = self.conn.execute(
-            select(cur.last_id).where(cur.name == name).with_for_update()
-        ).scalar()
+        locked = select(cur.last_id).where(cur.name == name).with_for_update()
+        found = self.conn.execute(locked).scalar()
         if found is None:
-            self.conn.execute(insert(t.report_cursors).values(name=name, last_id=0))
-            return 0
+            # Two workers starting on a new desk both find no row: the second's insert waits for
+            # the first's commit and then does nothing, and both read the row that won.
+            dialect = self.conn.dialect.name
+            adding = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(t.report_cursors)
+            self.conn.execute(
+                adding.values(name=name, last_id=0).on_conflict_do_nothing(
+                    index_elements=[cur.name]
+                )
+            )
+            found = self.conn.execute(locked).scalar_one()
         return int(found)
 
     def set_cursor(self, name: str, last_id: int) -> None:
@@ -286,7 +293,7 @@ class ReportingStore:
         the driver as they are (a rebuild writes millions), the histograms as JSON text."""
         if not delta:
             return
-        sql, names = _adding(self.conn.dialect)
+        sql, names, bind_hour = _adding(self.conn.dialect)
         sqlite = self.conn.dialect.name == "sqlite"
         rows: list[Any] = []
         for key, change in delta.items():
@@ -302,8 +309,7 @@ class ReportingStore:
                 found = histograms.get(name)
                 values[f"hist_{name}"] = json.dumps(found) if found else "{}"
             values["key"] = key.text
-            # SQLite keeps naive UTC text, in SQLAlchemy's format (the reads compare with it).
-            values["hour"] = f"{key.hour:%Y-%m-%d %H:%M:%S.%f}" if sqlite else key.hour
+            values["hour"] = bind_hour(key.hour)
             values["dimension"] = key.dimension
             values["value"] = key.value
             values["platform"] = key.platform
@@ -313,8 +319,10 @@ class ReportingStore:
 
 
 @cache
-def _adding(dialect: Dialect) -> tuple[str, list[str]]:
-    """The rollups' upsert as the driver takes it, and its parameters in order."""
+def _adding(dialect: Dialect) -> tuple[str, list[str], Callable[[datetime], Any]]:
+    """The rollups' upsert as the driver takes it, its parameters in order, and the hour
+    column's own conversion for the driver (SQLite keeps naive UTC text, which the reads
+    compare with), since the rows skip SQLAlchemy's binding."""
     adding = (sqlite_insert if dialect.name == "sqlite" else postgresql_insert)(t.report_hours)
     rh = t.report_hours.c
     statement = adding.on_conflict_do_update(
@@ -328,7 +336,8 @@ def _adding(dialect: Dialect) -> tuple[str, list[str]]:
         },
     )
     compiled = statement.compile(dialect=dialect)
-    return str(compiled), list(compiled.positiontup or compiled.params)
+    bind_hour = rh.hour.type.dialect_impl(dialect).bind_processor(dialect) or (lambda hour: hour)
+    return str(compiled), list(compiled.positiontup or compiled.params), bind_hour
 
 
 def _dimensions(conversation: ConversationFacts) -> dict[str, Any]:

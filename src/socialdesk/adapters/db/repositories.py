@@ -38,6 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.change_feed import announce
 from socialdesk.domain.agents import Agent, ApiToken, Role, Team
 from socialdesk.domain.channels import Channel, ChannelPoll
 from socialdesk.domain.connectors import MessageChange, QuarantinedDelivery
@@ -1780,3 +1781,4 @@ class EventLog:
                 for e in events
             ],
         )
+        announce(self.conn)

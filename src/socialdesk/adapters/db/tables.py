@@ -513,6 +513,14 @@ events = Table(
     Column("data", Json, nullable=False),
     Index("ix_events_conversation", "conversation_id", "id"),
 )
+# The audit log: the events people caused (the system's own, most of the table, left out),
+# newest first.
+Index(
+    "ix_events_audit",
+    events.c.id,
+    sqlite_where=events.c.actor_agent_id.is_not(None),
+    postgresql_where=events.c.actor_agent_id.is_not(None),
+)
 
 
 # -- Reporting: facts written by the reporting job from the permanent record (docs/metrics.md) ----

@@ -28,6 +28,8 @@ from socialdesk.domain.text import text_problem
 REQUIRED = ("tweet_id", "author_id", "inbound", "created_at", "text", "in_response_to_tweet_id")
 TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 MENTION = re.compile(r"@(\w{1,50})")
+MAX_ID_DIGITS = 30  # tweet ids have 19 digits; the external_id column holds 255 characters
+MAX_AUTHOR = 200  # the identity handle column
 
 
 class TwcsFormatError(Exception):
@@ -127,11 +129,13 @@ def _parse(row: dict[str | None, str | list[str] | None]) -> tuple[Tweet | None,
         parent = parent[:-2]
     if tweet_id.endswith(".0"):
         tweet_id = tweet_id[:-2]
-    if not tweet_id.isdigit():
+    if not _is_id(tweet_id):
         return None, "tweet_id is not a number"
     if not author_id:
         return None, "author_id is empty"
-    if parent and not parent.isdigit():
+    if len(author_id) > MAX_AUTHOR or text_problem(author_id) is not None:
+        return None, "author_id is too long or not valid Unicode"
+    if parent and not _is_id(parent):
         return None, "in_response_to_tweet_id is not a number"
     inbound = str(row["inbound"]).strip().lower()
     if inbound not in ("true", "false"):
@@ -145,6 +149,12 @@ def _parse(row: dict[str | None, str | list[str] | None]) -> tuple[Tweet | None,
     if text_problem(text) is not None:
         return None, "text is too long or not valid Unicode"
     return Tweet(tweet_id, author_id, inbound == "true", created_at, text, parent or None), ""
+
+
+def _is_id(value: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes `²` and `٣`, which `int()` (used to order the
+    tweets) refuses or reads as another number."""
+    return value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS
 
 
 def _thread(tweets: dict[str, Tweet], plan: TwcsPlan) -> None:

@@ -103,6 +103,8 @@ CLOSE_FACTS = ("team", "conversation_tag", "close_reason")
 SURVEY_KEYS = ("kind", "template", "quiet_days", "expires_hours")
 COMPARATOR_KEYS = ("gt", "gte", "lt", "lte", "eq")
 PRIORITY_KEYS = ("set", "add")
+MAX_CONDITION_DEPTH = 32  # `all`/`any`/`not` inside each other; real rules need three or four
+MAX_CONDITION_PARTS = 10_000  # in one file, each use of an alias counted
 
 T = TypeVar("T")
 
@@ -155,6 +157,8 @@ class _Reader:
         self.trigger: str | None = "message"  # its trigger (None: unreadable, so not checked)
         self.targets: set[str] = set()
         self.loader: yaml.SafeLoader | None = None
+        self.open_conditions: list[Node] = []  # the conditions being read, outermost first
+        self.condition_parts = 0
 
     # -- reporting and small readers ---------------------------------------------------------------
 
@@ -176,7 +180,9 @@ class _Reader:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             self.problem(node, f"cannot read this value: {getattr(exc, 'problem', exc)}")
-            return _BAD
+        except ValueError as exc:  # a date like 2026-13-45, an integer of 5,000 digits
+            self.problem(node, f"cannot read this value: {exc}; put it in quotes if it is text")
+        return _BAD
 
     def mapping(self, node: Node, what: str) -> list[tuple[str, Node, Node]] | None:
         """The (key, key node, value node) items of a mapping; duplicate keys are problems (plain
@@ -283,8 +289,9 @@ class _Reader:
     # -- the file ----------------------------------------------------------------------------------
 
     def read(self, text: str) -> Playbook | None:
-        self.loader = yaml.SafeLoader(text)
         try:
+            # The loader checks the characters at once: NUL and other controls are YAMLErrors.
+            self.loader = yaml.SafeLoader(text)
             root = self.loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -297,6 +304,10 @@ class _Reader:
             return None
         except yaml.YAMLError as exc:  # e.g. characters YAML does not allow
             self.problems.append(PlaybookProblem(self.source, None, None, f"YAML error: {exc}"))
+            return None
+        except RecursionError:  # PyYAML composes nested lists and mappings recursively
+            message = "the file nests lists or mappings too deeply to read"
+            self.problems.append(PlaybookProblem(self.source, None, None, message))
             return None
         try:
             return self.document(root)
@@ -481,7 +492,34 @@ class _Reader:
     # -- conditions --------------------------------------------------------------------------------
 
     def condition(self, node: Node) -> Condition | None:
-        """A mapping of conditions; several keys in one mapping must all hold."""
+        """A mapping of conditions; several keys in one mapping must all hold.
+
+        YAML aliases let a condition name itself (`&a {not: *a}`) or, reused inside one another,
+        multiply a few lines into billions of parts; both are refused rather than walked for
+        ever, as is nesting deeper than anyone writes by hand.
+        """
+        if any(node is outer for outer in self.open_conditions):
+            self.problem(node, "this condition contains itself (through a YAML alias)")
+            return None
+        if len(self.open_conditions) >= MAX_CONDITION_DEPTH:
+            self.problem(node, f"conditions nest more than {MAX_CONDITION_DEPTH} deep; simplify")
+            return None
+        self.condition_parts += 1
+        if self.condition_parts > MAX_CONDITION_PARTS:
+            if self.condition_parts == MAX_CONDITION_PARTS + 1:
+                self.problem(
+                    node,
+                    f"the conditions have more than {MAX_CONDITION_PARTS:,} parts, counting each"
+                    " use of a YAML alias; simplify them",
+                )
+            return None
+        self.open_conditions.append(node)
+        try:
+            return self.condition_items(node)
+        finally:
+            self.open_conditions.pop()
+
+    def condition_items(self, node: Node) -> Condition | None:
         items = self.mapping(node, "a condition")
         if items is None:
             return None

@@ -29,7 +29,7 @@ from socialdesk.web.analytics_reports import (
     staffing_report,
 )
 from socialdesk.web.api.analytics_schemas import BreakdownOut, OverviewOut, SeriesOut, StaffingOut
-from socialdesk.web.deps import DeskDep, ReadConn, Supervisor
+from socialdesk.web.deps import DeskDep, ReplicaConn, Supervisor
 from socialdesk.web.routing import StrictJsonRoute
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], route_class=StrictJsonRoute)
@@ -114,7 +114,7 @@ AsCsv = Annotated[bool, Depends(csv_param)]
 
 @router.get("/overview", response_model=OverviewOut, responses=CSV)
 def overview_numbers(
-    _: Supervisor, cut: CutDep, conn: ReadConn, as_csv: AsCsv
+    _: Supervisor, cut: CutDep, conn: ReplicaConn, as_csv: AsCsv
 ) -> OverviewOut | Response:
     """Every metric over the range and cut; the CSV has a row per metric (`metric,value`)."""
     out = overview_report(conn, cut)
@@ -125,7 +125,7 @@ def overview_numbers(
 def series_points(
     _: Supervisor,
     cut: CutDep,
-    conn: ReadConn,
+    conn: ReplicaConn,
     as_csv: AsCsv,
     interval: Annotated[
         str | None, Query(max_length=10, description="auto (hours for ≤ 2 days), hour or day")
@@ -142,7 +142,7 @@ def series_points(
 def breakdown_rows(
     _: Supervisor,
     cut: CutDep,
-    conn: ReadConn,
+    conn: ReplicaConn,
     as_csv: AsCsv,
     by: Annotated[
         str | None,
@@ -204,7 +204,7 @@ def staffing_plan(
     _: Supervisor,
     ask: Annotated[StaffingAsk, Depends(staffing_param)],
     desk: DeskDep,
-    conn: ReadConn,
+    conn: ReplicaConn,
     as_csv: AsCsv,
     table: Annotated[
         str | None, Query(max_length=10, description="with format=csv: hours (default) or days")

@@ -27,7 +27,7 @@ from socialdesk.queries.inbox import (
 from socialdesk.services import conversations as actions
 from socialdesk.services.delivery import retry_reply
 from socialdesk.web.api.schemas import AssignIn, CloseIn, NoteIn, ReplyIn, SnoozeIn, TagsIn
-from socialdesk.web.deps import CurrentAgent, DeskDep, ReadConn
+from socialdesk.web.deps import CurrentAgent, DeskDep, ReadConn, ReplicaConn
 from socialdesk.web.routing import StrictJsonRoute
 
 router = APIRouter(
@@ -61,7 +61,7 @@ def _ref(raw: str | None, field: str, me: int | None) -> tuple[int | None, bool]
 
 @router.get("", responses=ERRORS)
 def list_conversations(
-    conn: ReadConn,
+    conn: ReplicaConn,
     agent: CurrentAgent,
     status_: Annotated[
         str, Query(alias="status", description="comma-separated statuses, or 'all'")

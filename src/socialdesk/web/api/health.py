@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from socialdesk.web.deps import DeskDep, MetricsDep
@@ -17,7 +17,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={503: {"description": "no database, or its schema is not this code's version"}},
+)
 def readyz(desk: DeskDep) -> JSONResponse:
     """The database answers and its schema is at the version this code expects."""
     try:
@@ -33,6 +36,7 @@ def readyz(desk: DeskDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "schema": current})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus's text format: this process's counters and the desk-wide gauges."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

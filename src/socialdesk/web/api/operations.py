@@ -83,9 +83,11 @@ def template_change(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=ERRORS,
 )
-def template_delete(name: str, desk: DeskDep, _: Supervisor) -> Response:
+def template_delete(name: str, desk: DeskDep, supervisor: Supervisor) -> Response:
     """Delete a template; refused (409) while the live playbook uses it."""
-    templates.delete_template(desk.uow(), name, desk.parse_playbook)
+    templates.delete_template(
+        desk.uow(), supervisor, name, desk.clock.now(), parse=desk.parse_playbook
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -113,7 +115,9 @@ def calendar_list(conn: ReadConn, _: CurrentAgent) -> list[CalendarView]:
 
 
 @router.put("/calendars", tags=["sla"], responses=ERRORS)
-def calendar_save(body: CalendarIn, desk: DeskDep, _: Supervisor, conn: ReadConn) -> CalendarView:
+def calendar_save(
+    body: CalendarIn, desk: DeskDep, supervisor: Supervisor, conn: ReadConn
+) -> CalendarView:
     """Create or replace a business-hours calendar (by name). Name one `default` to make it the
     calendar of teams without their own."""
     sla.save_calendar(
@@ -126,6 +130,7 @@ def calendar_save(body: CalendarIn, desk: DeskDep, _: Supervisor, conn: ReadConn
         holiday_subdivision=body.holiday_subdivision,
         extra_holidays=body.extra_holidays,
         now=desk.clock.now(),
+        actor_id=supervisor.id,
     )
     return next(c for c in list_calendars(conn) if c.name == body.name.strip())
 
@@ -136,7 +141,9 @@ def policy_list(conn: ReadConn, _: CurrentAgent) -> list[SlaPolicyView]:
 
 
 @router.put("/sla-policies", tags=["sla"], responses=ERRORS)
-def policy_save(body: SlaPolicyIn, desk: DeskDep, _: Supervisor, conn: ReadConn) -> SlaPolicyView:
+def policy_save(
+    body: SlaPolicyIn, desk: DeskDep, supervisor: Supervisor, conn: ReadConn
+) -> SlaPolicyView:
     """Create or replace an SLA policy (by name). The one named `default` applies to every
     conversation whose team and rules set none."""
     sla.save_policy(
@@ -147,6 +154,7 @@ def policy_save(body: SlaPolicyIn, desk: DeskDep, _: Supervisor, conn: ReadConn)
         pause_when_pending=body.pause_when_pending,
         warn_before_minutes=body.warn_before_minutes,
         now=desk.clock.now(),
+        actor_id=supervisor.id,
     )
     return next(p for p in list_sla_policies(conn) if p.name == body.name.strip())
 
@@ -168,12 +176,14 @@ def agent_routing(conn: ReadConn, _: CurrentAgent) -> list[AgentRoutingView]:
 
 @router.patch("/teams/{team_id}", tags=["routing"], responses=ERRORS)
 def team_change(
-    team_id: int, body: TeamRoutingIn, desk: DeskDep, _: Supervisor, conn: ReadConn
+    team_id: int, body: TeamRoutingIn, desk: DeskDep, supervisor: Supervisor, conn: ReadConn
 ) -> TeamRoutingView:
     """Skills, assignment mode (round_robin, least_loaded, manual), calendar, default SLA."""
     routing.update_team(
         desk.uow(),
         team_id,
+        actor_id=supervisor.id,
+        now=desk.clock.now(),
         skills=body.skills,
         mode=body.assignment_mode,
         calendar=body.calendar,
@@ -183,8 +193,13 @@ def team_change(
 
 
 @router.put("/users/{agent_id}/capacity", tags=["routing"], responses=ERRORS)
-def capacity(agent_id: int, body: CapacityIn, desk: DeskDep, _: Supervisor) -> dict[str, int]:
-    agent = routing.update_capacity(desk.uow(), agent_id, body.capacity)
+def capacity(
+    agent_id: int, body: CapacityIn, desk: DeskDep, supervisor: Supervisor
+) -> dict[str, int]:
+    assert supervisor.id is not None
+    agent = routing.update_capacity(
+        desk.uow(), agent_id, body.capacity, actor_id=supervisor.id, now=desk.clock.now()
+    )
     return dict(agent.capacity)
 
 

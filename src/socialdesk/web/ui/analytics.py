@@ -237,7 +237,7 @@ def dashboard(request: Request, desk: DeskDep, user: SupervisorUser) -> Response
     cut = _cut(request, desk)
     by = parse_dimension(params.get("by"))
     hourly = parse_interval(params.get("interval"), cut)
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         labels = analytics_labels(conn)
         numbers = overview_report(conn, cut)
         points = series_report(conn, cut, hourly=hourly)
@@ -274,7 +274,7 @@ def dashboard(request: Request, desk: DeskDep, user: SupervisorUser) -> Response
 @router.get("/analytics/overview.csv")
 def overview_download(request: Request, desk: DeskDep, _: SupervisorUser) -> Response:
     cut = _cut(request, desk)
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         return overview_csv(overview_report(conn, cut))
 
 
@@ -282,7 +282,7 @@ def overview_download(request: Request, desk: DeskDep, _: SupervisorUser) -> Res
 def series_download(request: Request, desk: DeskDep, _: SupervisorUser) -> Response:
     cut = _cut(request, desk)
     hourly = parse_interval(request.query_params.get("interval"), cut)
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         return series_csv(series_report(conn, cut, hourly=hourly))
 
 
@@ -290,7 +290,7 @@ def series_download(request: Request, desk: DeskDep, _: SupervisorUser) -> Respo
 def breakdown_download(request: Request, desk: DeskDep, _: SupervisorUser) -> Response:
     cut = _cut(request, desk)
     by = parse_dimension(request.query_params.get("by"))
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         return breakdown_csv(breakdown_report(conn, cut, by))
 
 

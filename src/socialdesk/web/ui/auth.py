@@ -77,7 +77,9 @@ async def session_data(request: Request) -> SessionData:
 
 
 def current_user(desk: DeskDep, data: Annotated[SessionData, Depends(session_data)]) -> User:
-    with desk.engine.connect() as conn:
+    # Where the page's stream starts, read where the stream and the inbox read: never newer
+    # than what a page drawn from a lagging replica shows.
+    with desk.read_engine.connect() as conn:
         since = latest_change(conn)
     with desk.uow(read_only=True) as uow:
         agent = uow.agents.get(data.agent_id)
@@ -213,7 +215,7 @@ async def login(request: Request, desk: DeskDep) -> Response:
 @router.post("/logout")
 def logout(request: Request, desk: DeskDep, post: PostedForm) -> Response:
     """Sign out, on every browser the agent is signed in with."""
-    end_sessions(desk.uow(), post.user.id)
+    end_sessions(desk.uow(), post.user.id, desk.clock.now())
     response = RedirectResponse("/login", status_code=303)
     sessions(request).end(response)
     return response

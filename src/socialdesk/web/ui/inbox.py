@@ -98,7 +98,7 @@ def parse_query(params: Mapping[str, str], user: User) -> Query:
 
 def _rows(desk: DeskDep, user: User, query: Query, cursor: str | None) -> dict[str, Any]:
     now = desk.clock.now()
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         page: InboxPage = list_inbox(
             conn, query.filters, sort=query.sort, cursor=cursor, limit=PAGE
         )
@@ -142,7 +142,7 @@ def inbox_rows(request: Request, desk: DeskDep, user: CurrentUser) -> Response:
 
 @router.get("/ui/inbox/counts", response_class=HTMLResponse)
 def inbox_counts(request: Request, desk: DeskDep, user: CurrentUser) -> Response:
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         counts = view_counts(conn, user.id, user.agent.team_ids)
         saved = saved_views_of(conn, user.id)
     active = request.query_params.get("view") or "all"

@@ -56,7 +56,7 @@ def staffing_chart(plan: StaffingOut) -> str:
 
 def _plan(request: Request, desk: DeskDep) -> StaffingOut:
     ask = parse_staffing(request.query_params, default_tz=desk.settings.timezone)
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         return staffing_report(
             conn,
             ask,
@@ -75,7 +75,7 @@ def form_values(params: Mapping[str, str], plan: StaffingOut) -> dict[str, str]:
 @router.get("/analytics/staffing", response_class=HTMLResponse)
 def staffing(request: Request, desk: DeskDep, user: SupervisorUser) -> Response:
     plan = _plan(request, desk)
-    with desk.engine.connect() as conn:
+    with desk.read_engine.connect() as conn:
         labels = analytics_labels(conn)
     values = form_values(request.query_params, plan)
     context = frame(

@@ -228,7 +228,13 @@ def _refused(desk: DeskDep, post: Posted, error: DomainError, form: str) -> HTML
 @router.post("/supervisor/agents/{agent_id}/capacity")
 def capacity(agent_id: int, desk: DeskDep, post: SupervisorForm) -> Response:
     try:
-        routing.update_capacity(desk.uow(), agent_id, parse_capacity(post.text("capacity")))
+        routing.update_capacity(
+            desk.uow(),
+            agent_id,
+            parse_capacity(post.text("capacity")),
+            actor_id=post.user.id,
+            now=desk.clock.now(),
+        )
     except DomainError as exc:
         return _refused(desk, post, exc, f"agent-{agent_id}")
     return RedirectResponse("/supervisor?done=capacity", status_code=303)
@@ -240,6 +246,8 @@ def team_routing(team_id: int, desk: DeskDep, post: SupervisorForm) -> Response:
         routing.update_team(
             desk.uow(),
             team_id,
+            actor_id=post.user.id,
+            now=desk.clock.now(),
             skills={kind: post.text(kind).split(",") for kind in SKILL_KINDS},
             mode=post.text("assignment_mode"),
             calendar=post.text("calendar"),

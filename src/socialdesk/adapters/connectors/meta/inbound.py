@@ -14,10 +14,10 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from socialdesk.adapters.connectors.base import load_json_object, same_secret
+from socialdesk.adapters.connectors.base import as_utc, from_epoch, load_json_object, same_secret
 from socialdesk.domain.connectors import (
     Delivery,
     HandshakeRefused,
@@ -389,11 +389,7 @@ def _direct_message(
     if message.get("is_deleted"):
         at = created or _at(None, f"{where}.timestamp")
         return MessageChange(account.channel_id, mid, at, removed=True)
-    attachments = [
-        _compact({"type": a.get("type"), "url": (a.get("payload") or {}).get("url")})
-        for a in message.get("attachments") or []
-        if isinstance(a, dict)
-    ]
+    attachments = [_attachment(a) for a in _objects(message.get("attachments"))]
     reply_to = message.get("reply_to") if isinstance(message.get("reply_to"), dict) else None
     quick = message.get("quick_reply") if isinstance(message.get("quick_reply"), dict) else None
     return NormalisedMessage(
@@ -429,6 +425,17 @@ def _list(value: Any, where: str) -> list[dict[str, Any]]:
     return value
 
 
+def _attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    payload = attachment.get("payload")
+    url = payload.get("url") if isinstance(payload, dict) else None
+    return _compact({"type": attachment.get("type"), "url": url})
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of an optional list (attachments): anything else in their place is no object."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _required(value: dict[str, Any], key: str, where: str) -> str:
     found = value.get(key)
     if found is None or found == "" or isinstance(found, (dict, list, bool)):
@@ -441,21 +448,16 @@ def _time(value: Any, where: str) -> datetime | None:
     Graph time string (`2025-03-04T09:15:27+0000`)."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and not value.isdigit():
-        try:
-            return datetime.strptime(value, GRAPH_TIME).astimezone(UTC)
-        except ValueError:
-            try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-            except ValueError as exc:
-                raise PayloadInvalid(f"{where} is not a time: {value!r}", field=where) from exc
     try:
+        if isinstance(value, str) and not value.isdigit():
+            try:
+                return as_utc(datetime.strptime(value, GRAPH_TIME))  # noqa: DTZ007 (has %z)
+            except ValueError:
+                return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         number = int(value)
-    except (TypeError, ValueError) as exc:
+        return from_epoch(number, ms=number > MS_THRESHOLD)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(Infinity)
         raise PayloadInvalid(f"{where} is not a time: {value!r}", field=where) from exc
-    if number > MS_THRESHOLD:
-        return datetime.fromtimestamp(number / 1000, tz=UTC)
-    return datetime.fromtimestamp(number, tz=UTC)
 
 
 def _at(value: Any, where: str) -> datetime:
@@ -470,11 +472,7 @@ def _text(value: Any, container: dict[str, Any]) -> str:
     """The words; a short note for a sticker, photo or attachment without any."""
     if isinstance(value, str) and value:
         return value
-    kinds = [
-        str(a.get("type") or "attachment")
-        for a in container.get("attachments") or []
-        if isinstance(a, dict)
-    ]
+    kinds = [str(a.get("type") or "attachment") for a in _objects(container.get("attachments"))]
     if kinds:
         return f"[{', '.join(kinds)}]"
     for key in ("sticker_id", "photo", "video", "attachment"):

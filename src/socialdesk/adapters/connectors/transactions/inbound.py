@@ -20,13 +20,13 @@ import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 
-from socialdesk.adapters.connectors.base import load_json, same_secret
+from socialdesk.adapters.connectors.base import as_utc, check_tree, load_json, same_secret
 from socialdesk.domain.connectors import (
     Delivery,
     PayloadInvalid,
@@ -142,7 +142,7 @@ def parse(channel_id: int, platform: str, region: str, body: bytes) -> Delivery:
     delivery = Delivery()
     for index, record in enumerate(records):
         where = "record" if single else f"records[{index}]"
-        _check_tree(record, where, 0)
+        check_tree(record, where, MAX_DEPTH)
         fields = _Fields(record, where)
         kind = record.get("type")
         if kind not in ("call", "chat"):
@@ -198,25 +198,6 @@ def _records(payload: Any) -> tuple[list[dict[str, Any]], bool]:
                 field=f"records[{index}]",
             )
     return records, False
-
-
-def _check_tree(value: Any, where: str, depth: int) -> None:
-    """Refuse what would break later when the raw record is stored: text PostgreSQL or UTF-8
-    cannot hold (NUL, lone surrogates) anywhere in it, and absurd nesting."""
-    if depth > MAX_DEPTH:
-        raise PayloadInvalid(f"{where} is nested deeper than {MAX_DEPTH} levels", field=where)
-    if isinstance(value, str):
-        problem = text_problem(value)
-        if problem is not None:
-            raise PayloadInvalid(f"{where} {problem}", field=where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if text_problem(key) is not None:
-                raise PayloadInvalid(f"{where} has a key that is not valid text", field=where)
-            _check_tree(item, f"{where}.{key}", depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_tree(item, f"{where}[{index}]", depth + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +266,10 @@ class _Fields:
             raise self.problem(
                 key, f"has no UTC offset: {raw!r}; add Z or +hh:mm, e.g. 2026-03-02T09:15:00Z"
             )
-        return parsed.astimezone(UTC)
+        try:
+            return as_utc(parsed)
+        except ValueError as exc:
+            raise self.problem(key, f"is outside years 1-9999 in UTC: {raw!r}") from exc
 
     def seconds(self, key: str) -> int:
         value = self.data.get(key)

@@ -19,6 +19,7 @@ Call = Callable[..., Any]
 TWEET_FIELDS = "author_id,conversation_id,created_at,in_reply_to_user_id,lang,referenced_tweets"
 USER_FIELDS = "name,username,public_metrics,verified"
 MAX_PAGES = 8  # X serves at most 800 mentions; 8 pages of 100
+TIMELINE_PAGES = 32  # and at most a user's 3,200 newest tweets
 LOOKBACK = timedelta(minutes=2)  # clocks differ: look a little before the attempt for its post
 
 
@@ -47,28 +48,42 @@ def send_dm(call: Call, base: str, reply: OutboundReply) -> SendResult:
 def find_reply(
     call: Call, base: str, user_id: str, handle: str, reply: OutboundReply
 ) -> SendResult | None:
-    """Our tweet answering `in_reply_to` with this text, posted since the reply was written."""
-    data = call(
-        "GET",
-        f"{base}/2/users/{user_id}/tweets",
-        params={
-            "max_results": 100,
-            "tweet.fields": "created_at,referenced_tweets",
-            "start_time": _x_time(reply.created_at - LOOKBACK),
-        },
-        what="looking for an earlier attempt of the reply on X",
-    )
-    for tweet in (data or {}).get("data") or []:
-        parents = {
-            r.get("id")
-            for r in tweet.get("referenced_tweets") or []
-            if r.get("type") == "replied_to"
-        }
-        if _same_text(tweet.get("text"), reply.text) and (
-            reply.in_reply_to is None or reply.in_reply_to in parents
-        ):
-            return SendResult(str(tweet["id"]), url=f"https://x.com/{handle}/status/{tweet['id']}")
+    """Our tweet answering `in_reply_to` with this text, posted since the reply was written.
+
+    Every page of our timeline since then is read, not just the newest 100 tweets: the lookup
+    runs once the dead worker's lease has ended (minutes later), and a busy account posts more
+    than a page in that time, so the first page alone misses the post and it goes out twice."""
+    params: dict[str, Any] = {
+        "max_results": 100,
+        "tweet.fields": "created_at,referenced_tweets",
+        "start_time": _x_time(reply.created_at - LOOKBACK),
+    }
+    for _ in range(TIMELINE_PAGES):
+        data = call(
+            "GET",
+            f"{base}/2/users/{user_id}/tweets",
+            params=params,
+            what="looking for an earlier attempt of the reply on X",
+        )
+        for tweet in (data or {}).get("data") or []:
+            if _answers(tweet, reply):
+                tweet_id = tweet["id"]
+                return SendResult(str(tweet_id), url=f"https://x.com/{handle}/status/{tweet_id}")
+        following = ((data or {}).get("meta") or {}).get("next_token")
+        if not following:
+            return None
+        params = {**params, "pagination_token": following}
     return None
+
+
+def _answers(tweet: dict[str, Any], reply: OutboundReply) -> bool:
+    """Whether `tweet` is `reply` as posted: the same text, answering the same tweet."""
+    parents = {
+        r.get("id") for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"
+    }
+    return _same_text(tweet.get("text"), reply.text) and (
+        reply.in_reply_to is None or reply.in_reply_to in parents
+    )
 
 
 def find_dm(call: Call, base: str, user_id: str, reply: OutboundReply) -> SendResult | None:

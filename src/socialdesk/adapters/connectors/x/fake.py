@@ -76,6 +76,20 @@ class FakeX:
     ) -> None:
         self.faults.append(Fault(path, status, times, dict(headers or {}), after_effect))
 
+    def channel(self, api_base: str, consumer_secret: str) -> dict[str, Any]:
+        """The body of `POST /api/v1/channels` that connects a desk's X channel to this fake
+        (served at `api_base`; deliveries signed with `consumer_secret`)."""
+        return {
+            "platform": "x",
+            "name": f"@{self.username}",
+            "settings": {
+                "user_id": self.user_id,
+                "consumer_secret": consumer_secret,
+                "access_token": self.access_token,
+                "api_base": api_base,
+            },
+        }
+
     def posted(self) -> list[dict[str, Any]]:
         """Tweets our account posted, oldest first."""
         return [t for t in self.tweets if t["author_id"] == self.user_id]
@@ -218,7 +232,7 @@ class FakeX:
             for t in reversed(self.tweets)
             if t["author_id"] == author and (since is None or t["created_at"] >= since)
         ]
-        return _page(found, {}, None)
+        return self._timeline(request, found, "pagination_token")
 
     async def _mentions(self, request: Request) -> Response:
         refused = self._guard(request, None)

@@ -10,10 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from socialdesk.adapters.connectors.base import from_epoch_ms, load_json_object, same_secret
+from socialdesk.adapters.connectors.base import (
+    as_utc,
+    from_epoch_ms,
+    load_json_object,
+    same_secret,
+)
 from socialdesk.domain.connectors import (
     Delivery,
     MessageChange,
@@ -99,9 +104,7 @@ def parse(channel_id: int, own_user_id: str | None, body: bytes) -> Delivery:
                     MessageChange(
                         channel_id,
                         str(status["id"]),
-                        at=from_epoch_ms(
-                            _int(event.get("timestamp_ms"), f"{key}[{i}].timestamp_ms")
-                        ),
+                        at=_epoch_ms(event.get("timestamp_ms"), f"{key}[{i}].timestamp_ms"),
                         removed=True,
                     )
                 )
@@ -118,11 +121,13 @@ def _events(value: Any, key: str) -> list[dict[str, Any]]:
     return value
 
 
-def _int(value: Any, where: str) -> int:
+def _epoch_ms(value: Any, where: str) -> datetime:
     try:
-        return int(value)
+        return from_epoch_ms(value)
     except (TypeError, ValueError) as exc:
-        raise PayloadInvalid(f"{where} is not a number: {value!r}", field=where) from exc
+        raise PayloadInvalid(
+            f"{where} is not a time in epoch milliseconds: {value!r}", field=where
+        ) from exc
 
 
 def _author_id(tweet: dict[str, Any]) -> str | None:
@@ -148,7 +153,8 @@ def _tweet(
     screen_name = str(user.get("screen_name") or author_id)
     created = tweet.get("created_at")
     try:
-        created_at = datetime.strptime(str(created), V1_TIME).astimezone(UTC) if created else None
+        # V1_TIME has %z, so the result is aware; as_utc shifts it (or refuses year 1 at +01:00).
+        created_at = as_utc(datetime.strptime(str(created), V1_TIME)) if created else None  # noqa: DTZ007
     except ValueError as exc:
         raise PayloadInvalid(f"{where}.created_at is not X's time format: {created!r}") from exc
     reply_to = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
@@ -205,9 +211,7 @@ def _direct_message(
         channel_id=channel_id,
         external_id=str(event["id"]),
         text=str(data.get("text") or "") if isinstance(data, dict) else "",
-        created_at=from_epoch_ms(
-            _int(event.get("created_timestamp"), f"{where}.created_timestamp")
-        ),
+        created_at=_epoch_ms(event.get("created_timestamp"), f"{where}.created_timestamp"),
         kind=MessageKind.DM,
         visibility=Visibility.PRIVATE,
         author=Author(
@@ -223,10 +227,13 @@ def _direct_message(
 
 
 def _optional_int(value: Any) -> int | None:
+    """A count as a BIGINT column holds it; None for what is none (`Infinity` is an
+    OverflowError, `1e300` a number no column holds)."""
     try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+        number = int(value) if value is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and abs(number) < 2**63 else None
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
