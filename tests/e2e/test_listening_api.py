@@ -112,6 +112,13 @@ class TestQueries:
         assert (r.status_code, r.json()["field"]) == (409, "name")
         assert api.snapshot() == before
 
+    def test_a_taken_name_with_capitals_outside_ascii_is_a_conflict_too(self, api: Api) -> None:
+        """Found by schemathesis: SQLite folds ASCII only, and "À" reached the unique index."""
+        body = {"name": "À", "query": "x"}
+        assert api.post(QUERIES, json=body, as_="supervisor").status_code == 201
+        r = api.post(QUERIES, json=body, as_="supervisor")
+        assert (r.status_code, r.json()["field"]) == (409, "name")
+
 
 def test_the_worker_matches_posts_and_the_playbook_acts_on_them(api: Api) -> None:
     api.desk.classifier_override = FakeClassifier()

@@ -27,6 +27,7 @@ from socialdesk.queries.search import message_search_condition
 c = t.conversations.c
 MAX_LIMIT = 100
 COMMON_TAG = 2000  # tagged conversations from which a tag filter walks the queue's index
+COMMON_MATCH = 2000  # matching messages from which a search walks the queue's index
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -262,7 +263,6 @@ def _tag_condition(conn: Connection, tag: str) -> ColumnElement[bool]:
 
 
 def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
-    dialect = conn.dialect.name
     where: list[ColumnElement[bool]] = []
     if f.statuses:
         where.append(
@@ -297,14 +297,21 @@ def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
     if f.tag:
         where.append(_tag_condition(conn, f.tag.strip().lower()))
     if f.text:
-        where.append(
-            c.id.in_(
-                select(t.messages.c.conversation_id).where(
-                    message_search_condition(f.text, dialect)
-                )
-            )
-        )
+        where.append(_text_condition(conn, f.text))
     return where
+
+
+def _text_condition(conn: Connection, text: str) -> ColumnElement[bool]:
+    """Conversations with a message containing the words. Like a tag: a rare word reads its
+    few matching messages (an id list); a common one (COMMON_MATCH or more messages, hundreds
+    of thousands at a million conversations) walks the queue's index, checking each
+    conversation's messages, and stops at the page's end instead of sorting every match."""
+    m = t.messages.c
+    matching = message_search_condition(text, conn.dialect.name)
+    sample = select(m.id).where(matching).limit(COMMON_MATCH).subquery()
+    if conn.execute(select(func.count()).select_from(sample)).scalar_one() >= COMMON_MATCH:
+        return exists().where(m.conversation_id == c.id, matching)
+    return c.id.in_(select(m.conversation_id).where(matching))
 
 
 def parse_statuses(raw: str) -> tuple[str, ...]:
@@ -360,20 +367,25 @@ def list_inbox(
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     spec = _SORTS[sort]
     after = decode_cursor(cursor, sort) if cursor else None
-    base = summary_select().where(*_conditions(f, conn))
-    rows: list[Row[Any]] = []
+    # The page's ids first, from conversations alone (an index walk, or a sort of the matching
+    # ids for a search), then its rows with their joins: joining before the sort made a search
+    # join every matching conversation's channel, customer, team and agent.
+    base = select(c.id, spec.column).where(*_conditions(f, conn))
+    keys: list[Row[Any]] = []
     for phase in _phases(spec, after):
-        wanted = limit + 1 - len(rows)
+        wanted = limit + 1 - len(keys)
         if wanted <= 0:
             break
-        rows.extend(conn.execute(base.where(*phase.where).order_by(*phase.order).limit(wanted)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    tags = tags_for(conn, [r.id for r in rows])
-    items = [summary_from_row(r, tags.get(r.id, [])) for r in rows]
+        keys.extend(conn.execute(base.where(*phase.where).order_by(*phase.order).limit(wanted)))
+    more = len(keys) > limit
+    keys = keys[:limit]
+    ids = [k.id for k in keys]
+    found = {r.id: r for r in conn.execute(summary_select().where(c.id.in_(ids)))} if ids else {}
+    tags = tags_for(conn, ids)
+    items = [summary_from_row(found[i], tags.get(i, [])) for i in ids if i in found]
     next_cursor = None
-    if more and rows:
-        last = rows[-1]
+    if more and keys:
+        last = keys[-1]
         next_cursor = encode_cursor(sort, getattr(last, spec.column.key), last.id)
     return InboxPage(items=items, next_cursor=next_cursor, sort=sort.value, limit=limit)
 

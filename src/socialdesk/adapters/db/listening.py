@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -92,9 +93,12 @@ class ListeningStore:
         return _query(row) if row else None
 
     def find_query(self, name: str) -> SavedQuery | None:
-        """The query of this name, in any case."""
+        """The query of this name, in any case. The exact name is asked too: SQLite's lower()
+        folds ASCII only, so "À" would not find itself as "à" and reach the unique index."""
         row = self.conn.execute(
-            select(t.listening_queries).where(func.lower(lq.name) == name.lower())
+            select(t.listening_queries).where(
+                or_(lq.name == name, func.lower(lq.name) == name.lower())
+            )
         ).first()
         return _query(row) if row else None
 
