@@ -273,6 +273,13 @@ def latency(
     }
 
 
+def latency_runs(base: str, token: str, channel_id: int, rate: int, seconds: int) -> dict[str, Any]:
+    """Three `latency` runs and their median p99: this host is shared, and one run's tail can be
+    another tenant's."""
+    runs = [latency(base, token, channel_id, rate, seconds, seed) for seed in (9, 10, 11)]
+    return {"runs": runs, "median_p99_ms": statistics.median(r["p99_ms"] for r in runs)}
+
+
 def twcs_import(url: str, workdir: Path, threads: int) -> dict[str, Any]:
     path = workdir / "twcs.csv"
     rows = write_twcs(path, threads)
@@ -316,14 +323,7 @@ def run(engine: str, count: int, seconds: int, threads: int) -> dict[str, Any]:
                 # As PostgreSQL's autovacuum would within a minute of the load (and `socialdesk
                 # import` does at its end): fresh statistics, so plans fit the grown tables.
                 desk.refresh_statistics()
-                # Three runs: this host is shared, and one run's tail can be another tenant's.
-                runs = [
-                    latency(base, token, channel.id, 100, seconds, seed) for seed in (9, 10, 11)
-                ]
-                single = {
-                    "runs": runs,
-                    "median_p99_ms": statistics.median(r["p99_ms"] for r in runs),
-                }
+                single = latency_runs(base, token, channel.id, 100, seconds)
             desk.close()
             imported = twcs_import(url, workdir, threads)
     return {

@@ -328,6 +328,7 @@ def report_rebuild() -> None:
             now=desk.clock.now(),
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+        desk.refresh_statistics()
     print(f"conversations reported {done:,}")
 
 

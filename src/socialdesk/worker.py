@@ -12,6 +12,7 @@ every `worker_interval_seconds`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
@@ -119,25 +120,33 @@ JOBS: dict[str, Callable[[Desk], int]] = {
 }
 
 
-def run_once(desk: Desk) -> dict[str, int]:
-    """One pass over every job; returns what each did. A failing job is logged and the others
-    still run (triage drains what is waiting)."""
+def run_once(desk: Desk, spent: dict[str, float] | None = None) -> dict[str, int]:
+    """One pass over every job; returns what each did, and puts the milliseconds each took in
+    `spent` when given. A failing job is logged and the others still run (triage drains what is
+    waiting)."""
     done = {}
     for name, job in JOBS.items():
+        began = time.perf_counter()
         try:
             done[name] = job(desk)
         except Exception:
             log.exception("worker_job_failed", job=name)
             done[name] = 0
+        if spent is not None:
+            spent[name] = round((time.perf_counter() - began) * 1000, 1)
     return done
 
 
 def run_forever(desk: Desk, stop: threading.Event) -> None:
+    """Passes until stopped; a pass that did something is logged with what each job did and,
+    for the jobs that took 10 ms or more, how long (`ms`): on SQLite the loop shares the web
+    process and its write lock, so a slow job shows in the requests' times."""
     while not stop.is_set():
         desk.work_signal.clear()
-        done = run_once(desk)
+        spent: dict[str, float] = {}
+        done = run_once(desk, spent)
         if any(done.values()):
-            log.info("worker_pass", **done)
+            log.info("worker_pass", **done, ms={k: v for k, v in spent.items() if v >= 10})
         desk.work_signal.wait(desk.settings.worker_interval_seconds)
 
 

@@ -210,6 +210,7 @@ def feed_comment(created_time: Any) -> dict[str, Any]:
 @example(value=page(messaging=[dm({"mid": "m", "attachments": [{"payload": "x"}]})]))
 @example(value=page(changes=[feed_comment(10**30)]))
 @example(value=page(changes=[feed_comment("0001-01-01T00:00:00+0100")]))
+@example(value=page(changes=[{"field": "feed", "value": {"item": []}}]))
 def test_meta_envelopes_with_anything_inside(value: dict[str, Any]) -> None:
     """Found: attachments that are not a list, a payload that is not an object, epoch times past
     year 9999, a year-1 time shifted out of range."""

@@ -9,7 +9,9 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Text,
     TextClause,
+    any_,
     case,
     cast,
     extract,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     literal,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def hour_number(column: Any, dialect: str) -> ColumnElement[int]:
@@ -29,6 +32,22 @@ def hour_number(column: Any, dialect: str) -> ColumnElement[int]:
 
 def hour_start(number: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=number)
+
+
+def id_list(column: Any) -> ColumnElement[str | None]:
+    """PostgreSQL: the group's distinct ids as one comma-separated text ("3,17,42"; NULL for
+    none): thousands of ids travel as one value, with no row or element for Python to handle
+    (4,500 ids as rows and then as an array parameter cost 50 ms in Python alone)."""
+    return func.string_agg(cast(column, Text).distinct(), literal(","))
+
+
+def among(column: Any, ids: str) -> ColumnElement[bool]:
+    """PostgreSQL: `column = ANY` the ids of `id_list`, inline, so that the planner sees a
+    constant array and hashes it (a parameter's array is searched element by element for
+    every row). The text holds only the database's own ids; it is quoted as a literal anyway."""
+    constant = cast(literal(f"{{{ids}}}", literal_execute=True), ARRAY(BigInteger))
+    condition: ColumnElement[bool] = column == any_(constant)
+    return condition
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:

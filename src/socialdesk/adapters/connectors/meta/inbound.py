@@ -180,6 +180,8 @@ def _feed(
     account: Account, value: dict[str, Any], where: str, entry_time: Any, delivery: Delivery
 ) -> None:
     item, verb = value.get("item"), value.get("verb")
+    if item is not None and not isinstance(item, str):
+        raise PayloadInvalid(f"{where}.item must be a string", field=f"{where}.item")
     if item == "comment":
         external_id = _required(value, "comment_id", where)
         kind = MessageKind.COMMENT
