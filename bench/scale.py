@@ -18,10 +18,11 @@ core on PostgreSQL) and times over HTTP, sequentially, each after three warm-up 
   median p99 (bench/ingest.py's).
 
 Times are the server's own (its `Server-Timing` header: up to the response's start) and the
-client's. Peak memory (VmHWM) of each server process and of this process (the loader and the
-report rebuild), load and rebuild rates. Prints one JSON document. Targets (issue 9): inbox and
-next page p95 <= 50 ms, conversation <= 50 ms, search <= 100 ms, dashboard <= 300 ms, ingest
-as in the core issue (batch >= 2,000 messages/s on SQLite, single message p99 <= 25 ms).
+client's. Peak memory (VmHWM) of each server process, with the file pages it holds (SQLite maps
+its database), and of this process (the loader and the report rebuild), load and rebuild rates.
+Prints one JSON document. Targets (issue 9): inbox and next page p95 <= 50 ms, conversation
+<= 50 ms, search <= 100 ms, dashboard <= 300 ms, ingest as in the core issue (batch >= 2,000
+messages/s on SQLite, single message p99 <= 25 ms).
 
     python bench/scale.py [--conversations 1000000] [--requests 100] [--seed 7]
                           [--batch 20000] [--seconds 20]
@@ -252,14 +253,20 @@ def dashboards(
 # -- memory ---------------------------------------------------------------------------------------
 
 
-def peak_rss_mb(pid: int) -> int | None:
-    """A live process's peak resident memory (VmHWM), in MB; None when it cannot be read."""
+def memory_mb(pid: int) -> dict[str, int | None]:
+    """A live process's peak resident memory (VmHWM) and how much of what is resident now is
+    file pages (RssFile: SQLite's mapped database, shared with the OS's file cache), in MB;
+    None where it cannot be read."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return None
-    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(found.group(1)) // 1024 if found else None
+        status = ""
+
+    def field(name: str) -> int | None:
+        found = re.search(rf"{name}:\s+(\d+) kB", status)
+        return int(found.group(1)) // 1024 if found else None
+
+    return {"peak_rss_mb": field("VmHWM"), "file_pages_mb": field("RssFile")}
 
 
 def descendants(pid: int) -> list[int]:
@@ -285,7 +292,7 @@ def server_memory() -> list[dict[str, Any]]:
             continue
         role = "worker" if "--multiprocessing-fork" in command else "serve"
         if "socialdesk" in command or role == "worker":
-            out.append({"process": role, "peak_rss_mb": peak_rss_mb(pid)})
+            out.append({"process": role, **memory_mb(pid)})
     return out
 
 

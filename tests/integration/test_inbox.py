@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -180,20 +181,26 @@ def test_a_tag_filter_finds_the_same_conversations_read_either_way(
     assert len(ids) == 5
 
 
-@pytest.mark.parametrize("common_from", [1, 21, 22, 10_000])
+@pytest.mark.parametrize("drive_from", [1, 3, 10**9])
+@pytest.mark.parametrize("common_from", [21, 22, 10_000])
 def test_a_search_finds_the_same_conversations_read_either_way(
-    seeded: Desk, monkeypatch: pytest.MonkeyPatch, common_from: int
+    seeded: Desk, monkeypatch: pytest.MonkeyPatch, common_from: int, drive_from: int
 ) -> None:
-    """A common word walks the queue with EXISTS, a rare one reads its matches: same pages, in
-    the same order, on every engine."""
+    """A common word walks the queue with EXISTS; a rare one reads its matches once and, on
+    SQLite, walks only the statuses that have any, by id or against a list: same pages, in the
+    same order, on every engine."""
+    search = InboxFilter(statuses=(), text="broken order")
+    monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), 1))
+    expected, _ = walk(seeded, search, Sort.PRIORITY, limit=4)
     monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), common_from))
-    ids, _ = walk(seeded, InboxFilter(statuses=(), text="broken order"), Sort.PRIORITY, limit=4)
-    monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), 10**9))
-    expected, _ = walk(
-        seeded, InboxFilter(statuses=(), text="broken order"), Sort.PRIORITY, limit=4
-    )
+    monkeypatch.setattr(inbox, "DRIVE_FROM_LIST", drive_from)
+    ids, _ = walk(seeded, search, Sort.PRIORITY, limit=4)
     assert ids == expected
     assert len(ids) == 22
+    status_of = {r.id: r.status for r in all_rows(seeded, ())}
+    for status in sorted(STATUSES):  # statuses without a match are not walked
+        one, _ = walk(seeded, replace(search, statuses=(status,)), Sort.AGE, limit=3)
+        assert sorted(one) == sorted(i for i in ids if status_of[i] == status)
 
 
 def test_conversation_view_costs_six_queries_however_long(seeded: Desk) -> None:

@@ -1,9 +1,10 @@
 """The unified queue: filter, sort and page conversations with keyset cursors (never OFFSET).
 
-A page costs at most four statements whatever its size: up to three index range scans for the
-keyset phases (the rest of the cursor's tie group, the rows strictly after it, then the rows whose
-sort key is empty) and one for the page's tags. Each phase is a plain range on one of the queue
-indexes in `adapters/db/tables.py`, so page 1,000 costs what page 1 costs.
+A page's cost does not grow with its number or size: for each status asked for, up to three index
+range scans for the keyset phases (the rest of the cursor's tie group, the rows strictly after it,
+then the rows whose sort key is empty), then one statement for the page's rows and one for their
+tags (a tag filter or a search may read its matches first). Each phase is a plain range on one of
+the queue indexes in `adapters/db/tables.py`, so page 1,000 costs what page 1 costs.
 """
 
 from __future__ import annotations
@@ -16,20 +17,31 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.engine import Connection, Row
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.sql import among, id_list
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.errors import InvalidInput
-from socialdesk.queries.search import message_search_condition
+from socialdesk.queries.search import message_search_condition, sqlite_matches
 
 c = t.conversations.c
 MAX_LIMIT = 100
 COMMON_TAG = 2000  # tagged conversations from which a tag filter walks the queue's index
-# matching messages from which a search walks the queue's index (see _text_condition)
-COMMON_MATCH = {"sqlite": 2000, "postgresql": 5000}
+# matching messages from which a search walks the queue's index (see _text_match)
+COMMON_MATCH = {"sqlite": 20_000, "postgresql": 5000}
+DRIVE_FROM_LIST = 1_000  # SQLite: fewer matching conversations in a status are read by id
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -265,7 +277,8 @@ def _tag_condition(conn: Connection, tag: str) -> ColumnElement[bool]:
 
 
 def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
-    """Every condition of the filter but its statuses (list_inbox reads one status at a time)."""
+    """Every condition of the filter but its statuses and text (list_inbox reads one status at a
+    time, and a search can differ by status)."""
     where: list[ColumnElement[bool]] = []
     if f.platform:
         where.append(c.platform == f.platform)
@@ -295,36 +308,65 @@ def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
         where.append(c.language == f.language)
     if f.tag:
         where.append(_tag_condition(conn, f.tag.strip().lower()))
-    if f.text:
-        where.append(_text_condition(conn, f.text))
     return where
 
 
-def _text_condition(conn: Connection, text: str) -> ColumnElement[bool]:
+def _text_match(conn: Connection, text: str) -> _TextMatch:
     """Conversations with a message containing the words. A common word (COMMON_MATCH or more
-    messages, hundreds of thousands at a million conversations) walks the queue's index,
-    checking each conversation's messages (EXISTS), and stops at the page's end instead of
-    sorting every match; a rarer one reads its matches once and each status walk keeps those.
+    messages) walks each status's queue index and probes each conversation's messages (EXISTS),
+    stopping at the page's end instead of sorting every match; a rarer one reads its matches
+    once, for every status walk.
 
     The engines differ in what a probe costs. SQLite's EXISTS checks the message ids against
-    the full-text matches it read once, so it walks further for less: a word in 2,700 messages
-    of 300,000 took 25 ms walking and 46 ms from a list. PostgreSQL's EXISTS reads each message
-    of the conversation from the table: the same word took 79 ms walking the four statuses
-    and 30 ms as a list of its conversations' ids, read in the statement that counts them."""
+    the full-text matches, so a walk is cheap where a word is dense, but walks far where it is
+    thin: at 250,000 conversations a word in 11,000 messages took 142 ms, most of it walking the
+    closed conversations. So SQLite reads up to 20,000 matching messages' conversations with
+    their status once (about 1 µs a message) and walks only the statuses that have any, checking
+    ids against that list. PostgreSQL's EXISTS reads each message of the conversation from the
+    table: there a rare word is read once as a list of its conversations' ids, in the statement
+    that counts them, and a common one walks."""
     m = t.messages.c
     dialect = conn.dialect.name
+    common = COMMON_MATCH[dialect]
     matching = message_search_condition(text, dialect)
-    sample = select(m.conversation_id).where(matching).limit(COMMON_MATCH[dialect]).subquery()
-    rare: ColumnElement[bool]
+    walk = _TextMatch(exists().where(m.conversation_id == c.id, matching))
     if dialect == "sqlite":
-        found = conn.execute(select(func.count()).select_from(sample)).scalar_one()
-        rare = c.id.in_(select(m.conversation_id).where(matching))
-    else:
-        found, ids = conn.execute(select(func.count(), id_list(sample.c.conversation_id))).one()
-        rare = among(c.id, ids or "")
-    if found < COMMON_MATCH[dialect]:
-        return rare
-    return exists().where(m.conversation_id == c.id, matching)
+        sample = sqlite_matches(text).limit(common).subquery()
+        if conn.execute(select(func.count()).select_from(sample)).scalar_one() >= common:
+            return walk
+        by_status: dict[str, list[int]] = {}
+        hits = select(c.id, c.status).where(c.id.in_(select(m.conversation_id).where(matching)))
+        for conversation_id, status in conn.execute(hits):
+            by_status.setdefault(status, []).append(conversation_id)
+        return _TextMatch(by_status=by_status)
+    sample = select(m.conversation_id).where(matching).limit(common).subquery()
+    found, ids = conn.execute(select(func.count(), id_list(sample.c.conversation_id))).one()
+    return walk if found >= common else _TextMatch(among(c.id, ids or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class _TextMatch:
+    """Which conversations of a status a search keeps: `everywhere`, the same condition for
+    every status, or the matching conversations' ids by status, read once."""
+
+    everywhere: ColumnElement[bool] | None = None
+    by_status: dict[str, list[int]] = field(default_factory=dict)
+
+    def condition(self, status: str) -> ColumnElement[bool] | None:
+        """None: no conversation of this status matches, so it is not walked at all."""
+        if self.everywhere is not None:
+            return self.everywhere
+        ids = self.by_status.get(status)
+        if not ids:
+            return None
+        if len(ids) < DRIVE_FROM_LIST:
+            return c.id.in_(ids)
+        # `+ 0` keeps SQLite from starting at the list and sorting it: it walks the queue's
+        # index and checks each conversation against the list, put once in a temporary index.
+        listed: Select[Any] = select(literal_column("value")).select_from(
+            func.json_each(json.dumps(ids))
+        )
+        return (c.id + 0).in_(listed)
 
 
 def parse_statuses(raw: str) -> tuple[str, ...]:
@@ -386,9 +428,12 @@ def list_inbox(
     # starts with the status, so each status is walked on its own and the walks merged: with
     # several statuses (or all) one query had no index in its order and sorted every match.
     where = _conditions(f, conn)
+    text = _text_match(conn, f.text) if f.text else _TextMatch(true())
     keys: list[Row[Any]] = []
     for status in f.statuses or sorted(STATUSES):
-        base = select(c.id, spec.column).where(c.status == status, *where)
+        if (matching := text.condition(status)) is None:
+            continue
+        base = select(c.id, spec.column).where(c.status == status, matching, *where)
         keys.extend(_walk(conn, base, spec, after, limit + 1))
     if len(f.statuses) != 1:
         keys = _merged(keys, spec)[: limit + 1]

@@ -29,14 +29,18 @@ def search_words(query: str) -> list[str]:
 
 def message_search_condition(query: str, dialect: str) -> ColumnElement[bool]:
     """A condition on `messages` true for messages containing every word of the query."""
-    words = search_words(query)
     if dialect == "sqlite":
-        match = " ".join(f'"{w}"' for w in words)
-        matching: Select[Any] = (
-            select(literal_column("rowid"))
-            .select_from(text("messages_fts"))
-            .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=match))
-        )
-        return t.messages.c.id.in_(matching)
-    tsquery = func.to_tsquery("simple", " & ".join(words))
+        return t.messages.c.id.in_(sqlite_matches(query))
+    tsquery = func.to_tsquery("simple", " & ".join(search_words(query)))
     return literal_column("messages.search").op("@@")(tsquery)
+
+
+def sqlite_matches(query: str) -> Select[Any]:
+    """The ids of the messages containing every word, from SQLite's full-text index alone:
+    counting these costs a third of counting through `messages`."""
+    match = " ".join(f'"{w}"' for w in search_words(query))
+    return (
+        select(literal_column("rowid"))
+        .select_from(text("messages_fts"))
+        .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=match))
+    )

@@ -16,6 +16,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
 SQLITE_BEGIN = "socialdesk_sqlite_begin"
+SQLITE_MMAP_BYTES = (
+    2_147_418_112  # the most the sqlite3 module is built to map (SQLITE_MAX_MMAP_SIZE)
+)
 
 
 def normalise_url(url: str) -> str:
@@ -58,6 +61,10 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Reads through the map instead of a copy per page: index walks over a large desk (a
+        # search's status walks, the queue) took half the time at 100,000 conversations. The
+        # mapped pages are the OS's file cache, shared by every connection and process.
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
