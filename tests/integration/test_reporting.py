@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from socialdesk.adapters.db import reporting as reporting_store
 from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
@@ -31,6 +32,7 @@ from socialdesk.queries.analytics import (
     series,
 )
 from socialdesk.services import conversations as actions
+from socialdesk.services import reporting
 from socialdesk.services.conversations import ReplyDraft
 from socialdesk.services.intake import ingest
 from socialdesk.services.playbooks import run_pending
@@ -254,15 +256,20 @@ def dashboards(desk: Desk, day: dict[str, int]) -> list[Any]:
     return found
 
 
+@pytest.mark.parametrize(("copy_from", "flush"), [(10**9, 200_000), (1, 200_000), (1, 5)])
 def test_a_rebuild_gives_what_the_job_gave_and_the_job_goes_on_from_there(
-    desk: Desk, day: dict[str, int]
+    desk: Desk, day: dict[str, int], monkeypatch: pytest.MonkeyPatch, copy_from: int, flush: int
 ) -> None:
+    """Also with the rollups written by COPY (PostgreSQL) and flushed every few rows, so that
+    later flushes add to rows written before."""
     with desk.uow(read_only=True) as unit:
         sam = unit.agents.get(day["sam"])
     assert sam is not None
     actions.retag(desk.uow(), sam, day["a"], ["refund"], [], at(12, 30))
     settle(desk, at(13))
     by_job = dashboards(desk, day)
+    monkeypatch.setattr(reporting_store, "COPY_FROM", copy_from)
+    monkeypatch.setattr(reporting, "REBUILD_FLUSH", flush)
     seen: list[tuple[int, int]] = []
     done = rebuild(
         desk.analytics_uow,
