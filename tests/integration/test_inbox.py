@@ -10,15 +10,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, delete, event, select, update
 
 from socialdesk.adapters.db import tables as t
+from socialdesk.adapters.db.migrate import downgrade, upgrade
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.messages import MessageKind
 from socialdesk.queries import inbox
 from socialdesk.queries.conversation_view import get_conversation_view
 from socialdesk.queries.inbox import STATUSES, InboxFilter, Sort, list_inbox
+from socialdesk.queries.search import message_search_condition
 from socialdesk.services import conversations as actions
 from socialdesk.services.intake import ingest
 from tests import factories as f
@@ -181,19 +183,32 @@ def test_a_tag_filter_finds_the_same_conversations_read_either_way(
     assert len(ids) == 5
 
 
-@pytest.mark.parametrize("drive_from", [1, 3, 10**9])
-@pytest.mark.parametrize("common_from", [21, 22, 10_000])
+@pytest.mark.parametrize(
+    ("common_from", "drive_from", "probe_window", "probe_further"),
+    [(1, 10**9, window, further) for window in (1, 3, 6, 10**9) for further in (2, 1000)]
+    + [(common, drive, 10**9, 1000) for common in (21, 22, 10_000) for drive in (1, 3, 10**9)],
+)
 def test_a_search_finds_the_same_conversations_read_either_way(
-    seeded: Desk, monkeypatch: pytest.MonkeyPatch, common_from: int, drive_from: int
+    seeded: Desk,
+    monkeypatch: pytest.MonkeyPatch,
+    common_from: int,
+    drive_from: int,
+    probe_window: int,
+    probe_further: int,
 ) -> None:
-    """A common word walks the queue with EXISTS; a rare one reads its matches once and, on
-    SQLite, walks only the statuses that have any, by id or against a list: same pages, in the
-    same order, on every engine."""
+    """A common word walks the queue checking each conversation (on SQLite one by one for the
+    first `probe_window` and while the share found says the page fills within `probe_further`,
+    then against the word's conversations gathered once); a rare one reads its matches once and,
+    on SQLite, walks only the statuses that have any, by id or against a list: same pages, in
+    the same order, on every engine, as reading the matches by id."""
     search = InboxFilter(statuses=(), text="broken order")
-    monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), 1))
+    monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), 10_000))
+    monkeypatch.setattr(inbox, "DRIVE_FROM_LIST", 10**9)
     expected, _ = walk(seeded, search, Sort.PRIORITY, limit=4)
     monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), common_from))
     monkeypatch.setattr(inbox, "DRIVE_FROM_LIST", drive_from)
+    monkeypatch.setattr(inbox, "PROBE_WINDOW", probe_window)
+    monkeypatch.setattr(inbox, "PROBE_FURTHER", probe_further)
     ids, _ = walk(seeded, search, Sort.PRIORITY, limit=4)
     assert ids == expected
     assert len(ids) == 22
@@ -201,6 +216,35 @@ def test_a_search_finds_the_same_conversations_read_either_way(
     for status in sorted(STATUSES):  # statuses without a match are not walked
         one, _ = walk(seeded, replace(search, statuses=(status,)), Sort.AGE, limit=3)
         assert sorted(one) == sorted(i for i in ids if status_of[i] == status)
+
+
+def test_search_follows_edits_deletions_and_the_index_migration(seeded: Desk) -> None:
+    """SQLite's index is keyed by conversation and keeps no text (migration 0011): an edited
+    message is found by its new words only, a deleted one not at all, and going back to the
+    index by message id and back again finds the same conversations."""
+
+    def found(words: str) -> list[int]:
+        return walk(seeded, InboxFilter(statuses=(), text=words), Sort.PRIORITY, limit=7)[0]
+
+    m = t.messages.c
+    with seeded.engine.connect() as conn:
+        late = conn.execute(select(m.id, m.conversation_id).where(m.text.like("%late"))).all()
+    with seeded.engine.begin() as conn:
+        conn.execute(update(t.messages).where(m.id == late[0].id).values(text="order fixed"))
+        conn.execute(delete(t.messages).where(m.id == late[1].id))
+    expected = sorted(row.conversation_id for row in late[2:])
+    assert sorted(found("late")) == expected
+    assert found("fixed order") == [late[0].conversation_id]
+    downgrade(seeded.engine, "0010")
+    try:  # the index by message id, as revision 0001 made it (`rowid & ...` reads both)
+        with seeded.engine.connect() as conn:
+            matching = message_search_condition("late", conn.dialect.name)
+            again = conn.execute(select(m.conversation_id).where(matching)).scalars()
+            assert sorted(again) == expected
+    finally:
+        upgrade(seeded.engine)
+    assert sorted(found("LATE")) == expected
+    assert found("fixed") == [late[0].conversation_id]
 
 
 def test_conversation_view_costs_six_queries_however_long(seeded: Desk) -> None:

@@ -12,15 +12,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Integer,
+    MetaData,
     Select,
+    Table,
     and_,
     exists,
     func,
@@ -34,7 +40,12 @@ from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.sql import among, id_list
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.errors import InvalidInput
-from socialdesk.queries.search import message_search_condition, sqlite_matches
+from socialdesk.queries.search import (
+    message_search_condition,
+    sqlite_conversation_matches,
+    sqlite_matches,
+    sqlite_matching_conversations,
+)
 
 c = t.conversations.c
 MAX_LIMIT = 100
@@ -42,6 +53,8 @@ COMMON_TAG = 2000  # tagged conversations from which a tag filter walks the queu
 # matching messages from which a search walks the queue's index (see _text_match)
 COMMON_MATCH = {"sqlite": 20_000, "postgresql": 5000}
 DRIVE_FROM_LIST = 1_000  # SQLite: fewer matching conversations in a status are read by id
+PROBE_WINDOW = 200  # SQLite: conversations a common word's walk checks one by one first
+PROBE_FURTHER = 1_000  # SQLite: most further conversations checked so when the first were thin
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -312,49 +325,84 @@ def _conditions(f: InboxFilter, conn: Connection) -> list[ColumnElement[bool]]:
 
 
 def _text_match(conn: Connection, text: str) -> _TextMatch:
-    """Conversations with a message containing the words. A common word (COMMON_MATCH or more
-    messages) walks each status's queue index and probes each conversation's messages (EXISTS),
-    stopping at the page's end instead of sorting every match; a rarer one reads its matches
-    once, for every status walk.
+    """Conversations with a message containing the words. A rare word (under COMMON_MATCH
+    messages) is read once as its conversations' ids; a common one is checked conversation by
+    conversation along each status's queue index, stopping at the page's end instead of
+    sorting every match.
 
-    The engines differ in what a probe costs. SQLite's EXISTS checks the message ids against
-    the full-text matches, so a walk is cheap where a word is dense, but walks far where it is
-    thin: at 250,000 conversations a word in 11,000 messages took 142 ms, most of it walking the
-    closed conversations. So SQLite reads up to 20,000 matching messages' conversations with
-    their status once (about 1 µs a message) and walks only the statuses that have any, checking
-    ids against that list. PostgreSQL's EXISTS reads each message of the conversation from the
-    table: there a rare word is read once as a list of its conversations' ids, in the statement
-    that counts them, and a common one walks."""
-    m = t.messages.c
+    PostgreSQL reads a rare word's ids in the statement that counts them, and checks a common
+    one with EXISTS (each message of the conversation from the table). SQLite's full-text index
+    names each match's conversation (search.py), so a rare word's matches are read with their
+    status and only the statuses that have any are walked; a common word's walk first checks up
+    to PROBE_WINDOW conversations one by one in the index (a word in a tenth of the messages
+    fills a page within 150), then, for a word thin in that part of the queue, goes on against
+    the word's conversations, gathered once per search (_Gathered): at a million conversations
+    one word walked 138,000 conversations to fill its page, 1.4 s checked one by one."""
     dialect = conn.dialect.name
     common = COMMON_MATCH[dialect]
-    matching = message_search_condition(text, dialect)
-    walk = _TextMatch(exists().where(m.conversation_id == c.id, matching))
     if dialect == "sqlite":
         sample = sqlite_matches(text).limit(common).subquery()
         if conn.execute(select(func.count()).select_from(sample)).scalar_one() >= common:
-            return walk
+            probe = partial(sqlite_conversation_matches, text)
+            return _TextMatch(probe=probe, gathered=_Gathered(conn, text))
         by_status: dict[str, list[int]] = {}
-        hits = select(c.id, c.status).where(c.id.in_(select(m.conversation_id).where(matching)))
+        hits = select(c.id, c.status).where(c.id.in_(sqlite_matching_conversations(text)))
         for conversation_id, status in conn.execute(hits):
             by_status.setdefault(status, []).append(conversation_id)
         return _TextMatch(by_status=by_status)
+    m = t.messages.c
+    matching = message_search_condition(text, dialect)
     sample = select(m.conversation_id).where(matching).limit(common).subquery()
     found, ids = conn.execute(select(func.count(), id_list(sample.c.conversation_id))).one()
-    return walk if found >= common else _TextMatch(among(c.id, ids or ""))
+    if found >= common:
+        return _TextMatch(exists().where(m.conversation_id == c.id, matching))
+    return _TextMatch(among(c.id, ids or ""))
+
+
+SEARCH_HITS = Table(
+    "search_hits", MetaData(), Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"]
+)
+
+
+class _Gathered:
+    """SQLite: a common word's conversations, put in a temporary table (the connection's own,
+    undone with its transaction) the first time a walk needs them, for every later walk and
+    phase of the search; as a subquery each statement gathered them again."""
+
+    def __init__(self, conn: Connection, text: str) -> None:
+        self.conn = conn
+        self.text = text
+        self.filled = False
+
+    def condition(self) -> ColumnElement[bool]:
+        if not self.filled:
+            self.conn.exec_driver_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
+            )
+            self.conn.execute(SEARCH_HITS.delete())
+            matching = sqlite_matching_conversations(self.text)
+            self.conn.execute(
+                SEARCH_HITS.insert().prefix_with("OR IGNORE").from_select(["id"], matching)
+            )
+            self.filled = True
+        # `+ 0`: walk the queue's index and look each id up in the table, not the reverse.
+        return (c.id + 0).in_(select(SEARCH_HITS.c.id))
 
 
 @dataclass(frozen=True, slots=True)
 class _TextMatch:
     """Which conversations of a status a search keeps: `everywhere`, the same condition for
-    every status, or the matching conversations' ids by status, read once."""
+    every status, the matching conversations' ids by status, read once, or (SQLite, a common
+    word) `probe`, a check of one conversation, that a walk tries before `gathered`."""
 
     everywhere: ColumnElement[bool] | None = None
     by_status: dict[str, list[int]] = field(default_factory=dict)
+    probe: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None
+    gathered: _Gathered | None = None
 
     def condition(self, status: str) -> ColumnElement[bool] | None:
         """None: no conversation of this status matches, so it is not walked at all."""
-        if self.everywhere is not None:
+        if self.everywhere is not None or self.probe is not None:
             return self.everywhere
         ids = self.by_status.get(status)
         if not ids:
@@ -431,12 +479,15 @@ def list_inbox(
     text = _text_match(conn, f.text) if f.text else _TextMatch(true())
     keys: list[Row[Any]] = []
     for status in f.statuses or sorted(STATUSES):
-        if (matching := text.condition(status)) is None:
-            continue
-        base = select(c.id, spec.column).where(c.status == status, matching, *where)
-        keys.extend(_walk(conn, base, spec, after, limit + 1))
-    if len(f.statuses) != 1:
         keys = _merged(keys, spec)[: limit + 1]
+        bound = _within(keys, spec, limit + 1)
+        base = select(c.id, spec.column).where(c.status == status, *where, *bound)
+        if text.probe is not None and text.gathered is not None:
+            walked = _probing_walk(conn, base, text.probe, text.gathered, spec, after, limit + 1)
+            keys.extend(walked)
+        elif (matching := text.condition(status)) is not None:
+            keys.extend(_walk(conn, base.where(matching), spec, after, limit + 1))
+    keys = _merged(keys, spec)[: limit + 1]
     more = len(keys) > limit
     keys = keys[:limit]
     ids = [k.id for k in keys]
@@ -461,6 +512,76 @@ def _walk(
         query = base.where(*phase.where).order_by(*phase.order).limit(wanted - len(keys))
         keys.extend(conn.execute(query))
     return keys
+
+
+def _probing_walk(
+    conn: Connection,
+    base: Select[Any],
+    probe: Callable[[ColumnElement[Any]], ColumnElement[bool]],
+    gathered: _Gathered,
+    spec: _SortSpec,
+    after: tuple[Any, int] | None,
+    wanted: int,
+) -> list[Row[Any]]:
+    """`_walk` of the rows of `base` whose conversation has the word. The first PROBE_WINDOW
+    rows are checked one at a time (`probe`), in order, until `wanted` pass; while the share
+    that passed says the page fills within PROBE_FURTHER more rows, the next rows are checked
+    the same way; otherwise the walk goes on against the word's conversations (`gathered`,
+    costly for a word in many messages, then used by the search's further walks; see
+    _text_match)."""
+    if gathered.filled:  # an earlier walk of this search gathered them: no need to check
+        return _walk(conn, base.where(gathered.condition()), spec, after, wanted)
+    keys: list[Row[Any]] = []
+    checked = 0
+    size = PROBE_WINDOW
+    while True:
+        window = _walk(conn, base, spec, after, size)
+        keys += _passing(conn, probe, window, wanted - len(keys))
+        checked += len(window)
+        if len(keys) >= wanted or len(window) < size:
+            return keys
+        last = window[-1]
+        after = (getattr(last, spec.column.key), last.id)
+        # Half again what the share so far predicts, so a page is seldom one row short.
+        size = math.ceil(1.5 * (wanted - len(keys)) * checked / len(keys)) if keys else 0
+        if not 0 < size <= PROBE_FURTHER:
+            return keys + _walk(
+                conn, base.where(gathered.condition()), spec, after, wanted - len(keys)
+            )
+
+
+def _passing(
+    conn: Connection,
+    probe: Callable[[ColumnElement[Any]], ColumnElement[bool]],
+    window: list[Row[Any]],
+    wanted: int,
+) -> list[Row[Any]]:
+    """The first `wanted` rows of the window whose conversation passes `probe`, in order."""
+    if not window:
+        return []
+    value: ColumnElement[Any] = literal_column("value")
+    # json_each gives the ids in the walk's order, so the LIMIT stops at the page's end.
+    checked = (
+        select(value)
+        .select_from(func.json_each(json.dumps([row.id for row in window])))
+        .where(probe(value))
+        .limit(wanted)
+    )
+    passed = set(conn.execute(checked).scalars())
+    return [row for row in window if row.id in passed][:wanted]
+
+
+def _within(keys: list[Row[Any]], spec: _SortSpec, wanted: int) -> list[ColumnElement[bool]]:
+    """Once the walks so far have `wanted` rows (merged), a further status's rows matter only
+    up to the last one's sort key: a bound that keeps a walk short where the word or filter
+    is thin in that status (a common word absent from the top of the snoozed queue had to
+    gather all its conversations to learn that none came before the page's end)."""
+    if len(keys) < wanted:
+        return []
+    cut = keys[wanted - 1]._mapping[spec.column.key]
+    if cut is None:  # empty keys come last, in id order: no bound on the key
+        return []
+    return [spec.column >= cut if spec.descending else spec.column <= cut]
 
 
 def _merged(keys: list[Row[Any]], spec: _SortSpec) -> list[Row[Any]]:

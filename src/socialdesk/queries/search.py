@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Exists, Select, exists, func, literal_column, select, text
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.domain.errors import InvalidInput
 
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_WORDS = 12
+# SQLite's index rowid: conversation id << 32 | message id (migration 0011)
+CONVERSATION_SHIFT = 32
+MESSAGE_BITS = (1 << CONVERSATION_SHIFT) - 1
 
 
 def search_words(query: str) -> list[str]:
@@ -30,17 +33,40 @@ def search_words(query: str) -> list[str]:
 def message_search_condition(query: str, dialect: str) -> ColumnElement[bool]:
     """A condition on `messages` true for messages containing every word of the query."""
     if dialect == "sqlite":
-        return t.messages.c.id.in_(sqlite_matches(query))
+        message_id = literal_column("rowid").op("&")(MESSAGE_BITS)
+        return t.messages.c.id.in_(_sqlite_index(query, message_id))
     tsquery = func.to_tsquery("simple", " & ".join(search_words(query)))
     return literal_column("messages.search").op("@@")(tsquery)
 
 
 def sqlite_matches(query: str) -> Select[Any]:
-    """The ids of the messages containing every word, from SQLite's full-text index alone:
-    counting these costs a third of counting through `messages`."""
+    """One row per message containing every word, from SQLite's full-text index alone: counting
+    these costs a third of counting through `messages`."""
+    return _sqlite_index(query, literal_column("rowid"))
+
+
+def sqlite_matching_conversations(query: str) -> Select[Any]:
+    """The ids of the conversations with a message containing every word (a conversation once
+    per matching message), from the index alone: its rowids carry the conversation's id
+    (migration 0011)."""
+    return _sqlite_index(query, literal_column("rowid").op(">>")(CONVERSATION_SHIFT))
+
+
+def sqlite_conversation_matches(query: str, conversation_id: ColumnElement[Any]) -> Exists:
+    """Whether one conversation has a message containing every word: the range of the index's
+    rowids that are its messages, about 13 µs a conversation at a million (no list of matches
+    is made, which is what a walk over a common word's conversations needs)."""
+    first = conversation_id.op("<<")(CONVERSATION_SHIFT)
+    rowid: ColumnElement[Any] = literal_column("rowid")
+    return exists(
+        _sqlite_index(query, rowid).where(rowid.between(first, first.op("|")(MESSAGE_BITS)))
+    )
+
+
+def _sqlite_index(query: str, column: ColumnElement[Any]) -> Select[Any]:
     match = " ".join(f'"{w}"' for w in search_words(query))
     return (
-        select(literal_column("rowid"))
+        select(column)
         .select_from(text("messages_fts"))
         .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=match))
     )
