@@ -196,11 +196,12 @@ def test_a_search_finds_the_same_conversations_read_either_way(
     probe_window: int,
     probe_further: int,
 ) -> None:
-    """A common word walks the queue checking each conversation (on SQLite one by one for the
-    first `probe_window` and while the share found says the page fills within `probe_further`,
-    then against the word's conversations gathered once); a rare one reads its matches once and,
-    on SQLite, walks only the statuses that have any, by id or against a list: same pages, in
-    the same order, on every engine, as reading the matches by id."""
+    """A common word walks the queue checking each conversation one by one for the first
+    `probe_window` and while the share found says the page fills within `probe_further` (on
+    PostgreSQL an allowance per matching message), then against the word's conversations
+    gathered once; a rare one reads its matches once and, on SQLite, walks only the statuses
+    that have any, by id or against a list: same pages, in the same order, on every engine, as
+    reading the matches by id."""
     search = InboxFilter(statuses=(), text="broken order")
     monkeypatch.setattr(inbox, "COMMON_MATCH", dict.fromkeys(("sqlite", "postgresql"), 10_000))
     monkeypatch.setattr(inbox, "DRIVE_FROM_LIST", 10**9)
@@ -209,6 +210,8 @@ def test_a_search_finds_the_same_conversations_read_either_way(
     monkeypatch.setattr(inbox, "DRIVE_FROM_LIST", drive_from)
     monkeypatch.setattr(inbox, "PROBE_WINDOW", probe_window)
     monkeypatch.setattr(inbox, "PROBE_FURTHER", probe_further)
+    # PostgreSQL's allowance is per matching message: none, or more than there are rows
+    monkeypatch.setattr(inbox, "PROBES_PER_MATCH", 0 if probe_further < 1000 else probe_further)
     ids, _ = walk(seeded, search, Sort.PRIORITY, limit=4)
     assert ids == expected
     assert len(ids) == 22

@@ -21,6 +21,8 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Column,
     ColumnElement,
     Integer,
@@ -28,8 +30,10 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    cast,
     exists,
     func,
+    literal,
     literal_column,
     select,
     true,
@@ -41,8 +45,9 @@ from socialdesk.adapters.db.sql import among, id_list
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.errors import InvalidInput
 from socialdesk.queries.search import (
+    conversation_matches,
+    estimated_matches,
     message_search_condition,
-    sqlite_conversation_matches,
     sqlite_matches,
     sqlite_matching_conversations,
 )
@@ -53,8 +58,15 @@ COMMON_TAG = 2000  # tagged conversations from which a tag filter walks the queu
 # matching messages from which a search walks the queue's index (see _text_match)
 COMMON_MATCH = {"sqlite": 20_000, "postgresql": 5000}
 DRIVE_FROM_LIST = 1_000  # SQLite: fewer matching conversations in a status are read by id
-PROBE_WINDOW = 200  # SQLite: conversations a common word's walk checks one by one first
-PROBE_FURTHER = 1_000  # SQLite: most further conversations checked so when the first were thin
+PROBE_WINDOW = 200  # conversations a common word's walk checks one by one first
+PROBE_FURTHER = 1_200  # SQLite: most conversations checked so in all when the first were thin
+# PostgreSQL: further conversations checked so per message of the word (a check costs about
+# 10 µs, gathering about 4 µs a matching message)
+PROBES_PER_MATCH = 0.4
+# Rows checked next, per row checked, when none has passed yet: SQLite gathers at once (cheaper
+# than checking further); PostgreSQL, whose gathering reads every matching message, first looks
+# four times as far.
+NONE_PASSED_GROWTH = {"sqlite": 0, "postgresql": 4}
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -328,35 +340,42 @@ def _text_match(conn: Connection, text: str) -> _TextMatch:
     """Conversations with a message containing the words. A rare word (under COMMON_MATCH
     messages) is read once as its conversations' ids; a common one is checked conversation by
     conversation along each status's queue index, stopping at the page's end instead of
-    sorting every match.
+    sorting every match: first up to PROBE_WINDOW conversations one by one (a word in a tenth
+    of the messages fills a page within 150), then, for a word thin in that part of the queue,
+    against the word's conversations, gathered once per search (_Gathered): at a million
+    conversations one word walked 138,000 conversations to fill its page, 1.4 s on SQLite and
+    1.6 s on PostgreSQL checked one by one.
 
-    PostgreSQL reads a rare word's ids in the statement that counts them, and checks a common
-    one with EXISTS (each message of the conversation from the table). SQLite's full-text index
-    names each match's conversation (search.py), so a rare word's matches are read with their
-    status and only the statuses that have any are walked; a common word's walk first checks up
-    to PROBE_WINDOW conversations one by one in the index (a word in a tenth of the messages
-    fills a page within 150), then, for a word thin in that part of the queue, goes on against
-    the word's conversations, gathered once per search (_Gathered): at a million conversations
-    one word walked 138,000 conversations to fill its page, 1.4 s checked one by one."""
+    PostgreSQL reads a rare word's ids in the statement that counts them. SQLite's full-text
+    index names each match's conversation (search.py), so a rare word's matches are read with
+    their status and only the statuses that have any are walked."""
     dialect = conn.dialect.name
     common = COMMON_MATCH[dialect]
     if dialect == "sqlite":
         sample = sqlite_matches(text).limit(common).subquery()
         if conn.execute(select(func.count()).select_from(sample)).scalar_one() >= common:
-            probe = partial(sqlite_conversation_matches, text)
-            return _TextMatch(probe=probe, gathered=_Gathered(conn, text))
+            return _common_word(conn, text, PROBE_FURTHER)
         by_status: dict[str, list[int]] = {}
         hits = select(c.id, c.status).where(c.id.in_(sqlite_matching_conversations(text)))
         for conversation_id, status in conn.execute(hits):
             by_status.setdefault(status, []).append(conversation_id)
         return _TextMatch(by_status=by_status)
-    m = t.messages.c
-    matching = message_search_condition(text, dialect)
-    sample = select(m.conversation_id).where(matching).limit(common).subquery()
-    found, ids = conn.execute(select(func.count(), id_list(sample.c.conversation_id))).one()
-    if found >= common:
-        return _TextMatch(exists().where(m.conversation_id == c.id, matching))
-    return _TextMatch(among(c.id, ids or ""))
+    # The planner's estimate (about 1 ms) spares a common word the count (20 ms at a million);
+    # a rare one is counted, up to COMMON_MATCH, as statistics may not know a new word yet.
+    estimate = estimated_matches(conn, text)
+    if estimate < common:
+        m = t.messages.c
+        matching = message_search_condition(text, dialect)
+        sample = select(m.conversation_id).where(matching).limit(common).subquery()
+        found, ids = conn.execute(select(func.count(), id_list(sample.c.conversation_id))).one()
+        if found < common:
+            return _TextMatch(among(c.id, ids or ""))
+    return _common_word(conn, text, round(max(estimate, common) * PROBES_PER_MATCH))
+
+
+def _common_word(conn: Connection, text: str, further: int) -> _TextMatch:
+    probe = partial(conversation_matches, text, dialect=conn.dialect.name)
+    return _TextMatch(probe=probe, gathered=_Gathered(conn, text, further))
 
 
 SEARCH_HITS = Table(
@@ -365,26 +384,45 @@ SEARCH_HITS = Table(
 
 
 class _Gathered:
-    """SQLite: a common word's conversations, put in a temporary table (the connection's own,
-    undone with its transaction) the first time a walk needs them, for every later walk and
-    phase of the search; as a subquery each statement gathered them again."""
+    """A common word's conversations, gathered the first time a walk needs them and kept for
+    every later walk and phase of the search. SQLite puts them in a temporary table (the
+    connection's own, undone with its transaction; as a subquery each statement gathered them
+    again); PostgreSQL reads them as one text of ids and inlines it (`among`), since a read
+    replica takes no temporary table."""
 
-    def __init__(self, conn: Connection, text: str) -> None:
+    def __init__(self, conn: Connection, text: str, further: int) -> None:
         self.conn = conn
         self.text = text
-        self.filled = False
+        # How many conversations a walk may check one by one, once the first were thin,
+        # before gathering costs less: SQLite gathers fast (under 1 µs a match); PostgreSQL
+        # reads each matching message's row (about 4 µs), so a word in 45,000 messages is
+        # worth checking about 18,000 conversations for (PROBES_PER_MATCH).
+        self.further = further
+        self._condition: ColumnElement[bool] | None = None
+
+    @property
+    def filled(self) -> bool:
+        return self._condition is not None
 
     def condition(self) -> ColumnElement[bool]:
-        if not self.filled:
-            self.conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
-            )
-            self.conn.execute(SEARCH_HITS.delete())
-            matching = sqlite_matching_conversations(self.text)
-            self.conn.execute(
-                SEARCH_HITS.insert().prefix_with("OR IGNORE").from_select(["id"], matching)
-            )
-            self.filled = True
+        if self._condition is None:
+            self._condition = self._gather()
+        return self._condition
+
+    def _gather(self) -> ColumnElement[bool]:
+        if self.conn.dialect.name != "sqlite":
+            m = t.messages.c
+            matching = message_search_condition(self.text, self.conn.dialect.name)
+            ids = self.conn.execute(select(id_list(m.conversation_id)).where(matching)).scalar()
+            return among(c.id, ids or "")
+        self.conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
+        )
+        self.conn.execute(SEARCH_HITS.delete())
+        matching_ids = sqlite_matching_conversations(self.text)
+        self.conn.execute(
+            SEARCH_HITS.insert().prefix_with("OR IGNORE").from_select(["id"], matching_ids)
+        )
         # `+ 0`: walk the queue's index and look each id up in the table, not the reverse.
         return (c.id + 0).in_(select(SEARCH_HITS.c.id))
 
@@ -392,8 +430,8 @@ class _Gathered:
 @dataclass(frozen=True, slots=True)
 class _TextMatch:
     """Which conversations of a status a search keeps: `everywhere`, the same condition for
-    every status, the matching conversations' ids by status, read once, or (SQLite, a common
-    word) `probe`, a check of one conversation, that a walk tries before `gathered`."""
+    every status, the matching conversations' ids by status, read once (SQLite), or for a
+    common word `probe`, a check of one conversation, that a walk tries before `gathered`."""
 
     everywhere: ColumnElement[bool] | None = None
     by_status: dict[str, list[int]] = field(default_factory=dict)
@@ -525,10 +563,10 @@ def _probing_walk(
 ) -> list[Row[Any]]:
     """`_walk` of the rows of `base` whose conversation has the word. The first PROBE_WINDOW
     rows are checked one at a time (`probe`), in order, until `wanted` pass; while the share
-    that passed says the page fills within PROBE_FURTHER more rows, the next rows are checked
-    the same way; otherwise the walk goes on against the word's conversations (`gathered`,
-    costly for a word in many messages, then used by the search's further walks; see
-    _text_match)."""
+    that passed (none yet: NONE_PASSED_GROWTH) says the page fills within the rows
+    `gathered` allows checking in all, the next rows are checked the same way; otherwise the
+    walk goes on against the word's conversations (`gathered`, costly for a word in many
+    messages, then used by the search's further walks; see _text_match)."""
     if gathered.filled:  # an earlier walk of this search gathered them: no need to check
         return _walk(conn, base.where(gathered.condition()), spec, after, wanted)
     keys: list[Row[Any]] = []
@@ -543,11 +581,13 @@ def _probing_walk(
         last = window[-1]
         after = (getattr(last, spec.column.key), last.id)
         # Half again what the share so far predicts, so a page is seldom one row short.
-        size = math.ceil(1.5 * (wanted - len(keys)) * checked / len(keys)) if keys else 0
-        if not 0 < size <= PROBE_FURTHER:
-            return keys + _walk(
-                conn, base.where(gathered.condition()), spec, after, wanted - len(keys)
-            )
+        missing = wanted - len(keys)
+        if keys:
+            size = math.ceil(1.5 * missing * checked / len(keys))
+        else:
+            size = NONE_PASSED_GROWTH[conn.dialect.name] * checked
+        if not 0 < size <= gathered.further - checked:
+            return keys + _walk(conn, base.where(gathered.condition()), spec, after, missing)
 
 
 def _passing(
@@ -559,14 +599,14 @@ def _passing(
     """The first `wanted` rows of the window whose conversation passes `probe`, in order."""
     if not window:
         return []
+    ids = [row.id for row in window]
     value: ColumnElement[Any] = literal_column("value")
-    # json_each gives the ids in the walk's order, so the LIMIT stops at the page's end.
-    checked = (
-        select(value)
-        .select_from(func.json_each(json.dumps([row.id for row in window])))
-        .where(probe(value))
-        .limit(wanted)
-    )
+    # Both give the ids in the walk's order, so the LIMIT stops at the page's end.
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(json.dumps(ids))
+    else:
+        listed, value = func.json_array_elements_text(literal(ids, JSON)), cast(value, BigInteger)
+    checked = select(value).select_from(listed).where(probe(value)).limit(wanted)
     passed = set(conn.execute(checked).scalars())
     return [row for row in window if row.id in passed][:wanted]
 
