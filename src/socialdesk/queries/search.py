@@ -46,8 +46,8 @@ def estimated_matches(conn: Connection, query: str) -> int:
     benchmark at a million conversations)."""
     counted: Select[Any] = select(literal_column("1")).select_from(t.messages)
     compiled = counted.where(message_search_condition(query, "postgresql")).compile(conn)
-    plan: Any = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
-    plan = plan.scalar_one()
+    explained = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
+    plan: Any = explained.scalar_one()
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
