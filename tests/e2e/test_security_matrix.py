@@ -348,7 +348,7 @@ def _headers(world: World, caller: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _is_problem(response: httpx2.Response, status: int) -> None:
+def assert_problem(response: httpx2.Response, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     body = response.json()
@@ -400,7 +400,7 @@ def test_refused_callers_get_a_problem_and_change_nothing(
 ) -> None:
     before = world.api.snapshot()
     response = _call(world, method, path, _headers(world, caller))
-    _is_problem(response, 401 if caller in UNAUTHENTICATED else 403)
+    assert_problem(response, 401 if caller in UNAUTHENTICATED else 403)
     assert world.api.snapshot() == before
 
 
@@ -450,7 +450,7 @@ def test_a_delivery_to_the_wrong_channel_is_refused_and_stores_nothing(
     }[where]
     before = world.api.snapshot()
     response = world.api.client.post(path, content=body, headers=headers)
-    _is_problem(response, status)
+    assert_problem(response, status)
     assert world.api.snapshot() == before
 
 
@@ -467,7 +467,9 @@ def test_a_delivery_to_the_wrong_channel_is_refused_and_stores_nothing(
 def test_a_handshake_for_the_wrong_channel_is_refused(world: World, path: str) -> None:
     url = path.format(x_a=world.x_a, facebook=world.facebook, x_off=world.x_off)
     params = {"crc_token": "abc", "hub.mode": "subscribe", "hub.challenge": "1"}
-    _is_problem(world.api.client.get(url, params=params), 404)
+    before = world.api.snapshot()
+    assert_problem(world.api.client.get(url, params=params), 404)
+    assert world.api.snapshot() == before
 
 
 def test_the_same_delivery_signed_for_its_own_channel_is_taken_in(world: World) -> None:

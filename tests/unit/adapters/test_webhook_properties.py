@@ -66,7 +66,7 @@ def parse_phone(body: bytes) -> Delivery:
 PARSERS = st.sampled_from([parse_x, parse_facebook, parse_instagram, parse_chat, parse_phone])
 
 
-def read_or_refuse(parse: Any, body: bytes) -> None:
+def assert_read_or_refused(parse: Any, body: bytes) -> None:
     """The contract: a Delivery of storable messages, or PayloadInvalid."""
     try:
         delivery = parse(body)
@@ -88,13 +88,13 @@ def dumps(value: Any) -> bytes:
 @example(parse=parse_x, body=b"[" * 100_000)
 @example(parse=parse_x, body=b'{"a": "\xff"}')
 def test_any_bytes_are_read_or_refused(parse: Any, body: bytes) -> None:
-    read_or_refuse(parse, body)
+    assert_read_or_refused(parse, body)
 
 
 @given(parse=PARSERS, value=JSON_VALUES)
 @settings(max_examples=150, deadline=None)
 def test_any_json_is_read_or_refused(parse: Any, value: Any) -> None:
-    read_or_refuse(parse, dumps(value))
+    assert_read_or_refused(parse, dumps(value))
 
 
 # Envelopes with the right names and anything inside: where the field-by-field bugs live.
@@ -187,7 +187,7 @@ META_SHAPED = st.fixed_dictionaries(
 def test_x_envelopes_with_anything_inside(value: dict[str, Any]) -> None:
     """Found: epoch times past year 9999 and `Infinity` (OverflowError, OSError), a year-1 time
     shifted out of range, an infinite follower count, NUL text that PostgreSQL would refuse."""
-    read_or_refuse(parse_x, dumps(value))
+    assert_read_or_refused(parse_x, dumps(value))
 
 
 def page(**entry: Any) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def test_meta_envelopes_with_anything_inside(value: dict[str, Any]) -> None:
     """Found: attachments that are not a list, a payload that is not an object, epoch times past
     year 9999, a year-1 time shifted out of range."""
     parse = parse_facebook if value["object"] == "page" else parse_instagram
-    read_or_refuse(parse, dumps(value))
+    assert_read_or_refused(parse, dumps(value))
 
 
 CHAT_LINE = st.fixed_dictionaries(
@@ -235,7 +235,7 @@ def test_chat_records_with_anything_inside(started: Any, lines: list[Any], visit
     """Found: a time that is valid ISO 8601 but leaves year 1 when shifted to UTC."""
     record = {"type": "chat", "id": "c1", "visitor": visitor, "started_at": started,
               "messages": lines}  # fmt: skip
-    read_or_refuse(parse_chat, dumps(record))
+    assert_read_or_refused(parse_chat, dumps(record))
 
 
 # -- well-formed deliveries ------------------------------------------------------------------------
