@@ -60,7 +60,7 @@ from socialdesk.domain.triage import (  # noqa: E402
     signals_to_json,
 )
 from socialdesk.logs import configure_logging  # noqa: E402
-from socialdesk.queries.search import message_search_condition  # noqa: E402
+from socialdesk.queries.search import matching_conversations  # noqa: E402
 from socialdesk.services.agents import create_agent, create_team  # noqa: E402
 from socialdesk.web.app import create_app  # noqa: E402
 
@@ -693,8 +693,11 @@ def facts(desk: Desk) -> dict[str, Any]:
             row[0]: row[1]
             for row in conn.execute(select(c.status, func.count()).group_by(c.status))
         }
-        found = count(t.messages, message_search_condition(SEARCH_WORD, dialect))
-        holding = count(t.messages, m.text.like(f"%{SEARCH_WORD}%"))
+        hits = matching_conversations(SEARCH_WORD, dialect).subquery()
+        found = conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar()
+        holding = count(
+            select(m.conversation_id.distinct()).where(m.text.like(f"%{SEARCH_WORD}%")).subquery()
+        )
         return {
             "conversations": count(t.conversations),
             "by_status": by_status,
@@ -704,7 +707,7 @@ def facts(desk: Desk) -> dict[str, Any]:
             "outbox": count(t.outbox),
             "conversation_tags": count(t.conversation_tags),
             "search_word": SEARCH_WORD,
-            "search_word_messages": found,
+            "search_word_conversations": found,
             "search_consistent": found == holding,
         }
 

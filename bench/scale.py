@@ -68,7 +68,7 @@ from sqlalchemy import func, select
 from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
-from socialdesk.queries.search import message_search_condition
+from socialdesk.queries.search import matching_conversations
 from socialdesk.services.agents import create_agent, create_token
 from socialdesk.services.reporting import rebuild
 
@@ -350,17 +350,15 @@ def customers(desk: Desk) -> dict[str, Any]:
 
 
 def word_counts(desk: Desk, words: list[str]) -> dict[str, int]:
-    """How many messages each search word is in: what a search has to sift."""
+    """How many conversations each search word is in: what a search has to sift."""
     dialect = desk.engine.dialect.name
     with desk.engine.connect() as conn:
-        return {
-            word: conn.execute(
-                select(func.count())
-                .select_from(t.messages)
-                .where(message_search_condition(word, dialect))
-            ).scalar_one()
-            for word in words
-        }
+
+        def conversations(word: str) -> int:
+            hits = matching_conversations(word, dialect).subquery()
+            return conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar_one()
+
+        return {word: conversations(word) for word in words}
 
 
 @dataclass

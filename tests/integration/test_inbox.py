@@ -20,7 +20,6 @@ from socialdesk.domain.messages import MessageKind
 from socialdesk.queries import inbox
 from socialdesk.queries.conversation_view import get_conversation_view
 from socialdesk.queries.inbox import STATUSES, InboxFilter, Sort, list_inbox
-from socialdesk.queries.search import message_search_condition
 from socialdesk.services import conversations as actions
 from socialdesk.services.intake import ingest
 from tests import factories as f
@@ -221,10 +220,11 @@ def test_a_search_finds_the_same_conversations_read_either_way(
         assert sorted(one) == sorted(i for i in ids if status_of[i] == status)
 
 
-def test_search_follows_edits_deletions_and_the_index_migration(seeded: Desk) -> None:
-    """SQLite's index is keyed by conversation and keeps no text (migration 0011): an edited
-    message is found by its new words only, a deleted one not at all, and going back to the
-    index by message id and back again finds the same conversations."""
+def test_search_follows_edits_moves_deletions_and_the_index_migrations(seeded: Desk) -> None:
+    """Both engines index words by conversation and keep no text of their own (SQLite's FTS5
+    rowid, migration 0011; PostgreSQL's words a conversation, 0012): an edited message is found
+    by its new words only, a deleted one not at all, one moved to another conversation in that
+    one; going back to the indexes by message and forward again finds the same conversations."""
 
     def found(words: str) -> list[int]:
         return walk(seeded, InboxFilter(statuses=(), text=words), Sort.PRIORITY, limit=7)[0]
@@ -232,17 +232,29 @@ def test_search_follows_edits_deletions_and_the_index_migration(seeded: Desk) ->
     m = t.messages.c
     with seeded.engine.connect() as conn:
         late = conn.execute(select(m.id, m.conversation_id).where(m.text.like("%late"))).all()
+        broken = conn.execute(select(m.conversation_id).where(m.text.like("%broken"))).first()
+        replied = set(conn.execute(select(m.conversation_id).where(m.text == "hi")).scalars())
+    assert broken is not None
+    assert len(replied) == 15  # a later message's words join its conversation's
+    assert set(found("hi")) == replied
     with seeded.engine.begin() as conn:
         conn.execute(update(t.messages).where(m.id == late[0].id).values(text="order fixed"))
         conn.execute(delete(t.messages).where(m.id == late[1].id))
-    expected = sorted(row.conversation_id for row in late[2:])
+        moved = update(t.messages).where(m.id == late[2].id)
+        conn.execute(moved.values(conversation_id=broken.conversation_id))
+    expected = sorted([broken.conversation_id, *(row.conversation_id for row in late[3:])])
     assert sorted(found("late")) == expected
     assert found("fixed order") == [late[0].conversation_id]
+    assert late[2].conversation_id not in found("order")  # its only message moved away
     downgrade(seeded.engine, "0010")
-    try:  # the index by message id, as revision 0001 made it (`rowid & ...` reads both)
+    try:  # the indexes by message, as revision 0001 made them
         with seeded.engine.connect() as conn:
-            matching = message_search_condition("late", conn.dialect.name)
-            again = conn.execute(select(m.conversation_id).where(matching)).scalars()
+            if conn.dialect.name == "sqlite":
+                by_message = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'late'"
+            else:
+                by_message = "SELECT id FROM messages WHERE search @@ to_tsquery('simple', 'late')"
+            ids = conn.exec_driver_sql(by_message).scalars().all()
+            again = conn.execute(select(m.conversation_id).where(m.id.in_(ids))).scalars()
             assert sorted(again) == expected
     finally:
         upgrade(seeded.engine)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     case,
     cast,
     extract,
+    false,
     func,
     literal,
     text,
@@ -50,6 +51,14 @@ def among(column: Any, ids: str) -> ColumnElement[bool]:
     constant = cast(literal(f"{{{ids}}}", literal_execute=True), ARRAY(BigInteger))
     condition: ColumnElement[bool] = column == any_(constant)
     return condition
+
+
+def among_unestimated(column: Any, ids: str) -> ColumnElement[bool]:
+    """`among`, hidden from the planner's estimate: it estimates `= ANY` of a constant array
+    element by element (6 to 19 ms of planning for 45,000 ids, in every statement that carries
+    them), but takes a COALESCE for an even chance. For a condition that a walk along an
+    index checks row by row, where the estimate changes nothing; the array is still hashed."""
+    return func.coalesce(among(column, ids), false())
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
