@@ -120,12 +120,15 @@ def serve(
 def _serve(desk: Desk, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    from socialdesk.heap import settle_after_start
     from socialdesk.logs import configure_logging
     from socialdesk.web.app import create_app
 
     configure_logging(desk.settings.log_level)
     if workers == 1:
-        uvicorn.run(create_app(desk), host=host, port=port, log_level="warning", access_log=False)
+        application = create_app(desk)
+        settle_after_start(desk, triages=desk.settings.embedded_worker)
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
         return
     uvicorn.run(
         "socialdesk.web.app:app_from_environment",
@@ -145,6 +148,7 @@ def worker(
     """Run background jobs in their own process (for PostgreSQL deployments)."""
     import threading
 
+    from socialdesk.heap import settle_after_start
     from socialdesk.logs import configure_logging
     from socialdesk.worker import run_forever, run_once
 
@@ -154,6 +158,7 @@ def worker(
             print(json.dumps(run_once(desk)))
             return
         stop = threading.Event()
+        settle_after_start(desk, triages=True)
         try:
             run_forever(desk, stop)
         except KeyboardInterrupt:

@@ -67,7 +67,7 @@ PROBE_FURTHER = 1_200  # SQLite: most conversations checked so in all when the f
 PROBES_PER_MATCH = 0.1
 # Rows checked next, per row checked, when none has passed yet: SQLite gathers at once (cheaper
 # than checking further); PostgreSQL, whose gathering reads a row for every matching
-# conversation, first looks four times as far.
+# conversation and then carries its ids in every statement, first looks four times as far.
 NONE_PASSED_GROWTH = {"sqlite": 0, "postgresql": 4}
 STATUSES = frozenset(s.value for s in Status)
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -398,6 +398,8 @@ class _Gathered:
         # reads a row for each matching conversation (about 1 µs), and a word in 45,000
         # conversations is worth checking 4,500 for (PROBES_PER_MATCH).
         self.further = further
+        # and how much further a walk looks when none of the first passed
+        self.growth_when_none = NONE_PASSED_GROWTH[conn.dialect.name]
         self._condition: ColumnElement[bool] | None = None
 
     @property
@@ -560,10 +562,10 @@ def _probing_walk(
 ) -> list[Row[Any]]:
     """`_walk` of the rows of `base` whose conversation has the word. The first PROBE_WINDOW
     rows are checked one at a time (`probe`), in order, until `wanted` pass; while the share
-    that passed (none yet: NONE_PASSED_GROWTH) says the page fills within the rows
+    that passed (none yet: `gathered.growth_when_none`) says the page fills within the rows
     `gathered` allows checking in all, the next rows are checked the same way; otherwise the
     walk goes on against the word's conversations (`gathered`, costly for a word in many
-    messages, then used by the search's further walks; see _text_match)."""
+    conversations, then used by the search's further walks; see _text_match)."""
     if gathered.filled:  # an earlier walk of this search gathered them: no need to check
         return _walk(conn, base.where(gathered.condition()), spec, after, wanted)
     keys: list[Row[Any]] = []
@@ -582,7 +584,7 @@ def _probing_walk(
         if keys:
             size = math.ceil(1.5 * missing * checked / len(keys))
         else:
-            size = NONE_PASSED_GROWTH[conn.dialect.name] * checked
+            size = gathered.growth_when_none * checked
         if not 0 < size <= gathered.further - checked:
             return keys + _walk(conn, base.where(gathered.condition()), spec, after, missing)
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from socialdesk import __version__
 from socialdesk.bootstrap import Desk, bootstrap
 from socialdesk.config import Settings
+from socialdesk.heap import settle_after_start
 from socialdesk.logs import configure_logging
 from socialdesk.queries.operations import DeskState, desk_state
 from socialdesk.web import errors, ui, webhooks
@@ -108,4 +109,7 @@ def app_from_environment() -> FastAPI:
     builds for itself (`socialdesk serve --workers N`); the schema was migrated by the parent."""
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(bootstrap(settings, migrate=False))
+    desk = bootstrap(settings, migrate=False)
+    application = create_app(desk)
+    settle_after_start(desk, triages=settings.embedded_worker)
+    return application
