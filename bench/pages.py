@@ -696,7 +696,7 @@ def facts(desk: Desk) -> dict[str, Any]:
         hits = matching_conversations(SEARCH_WORD, dialect).subquery()
         found = conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar()
         holding = count(
-            select(m.conversation_id.distinct()).where(m.text.like(f"%{SEARCH_WORD}%")).subquery()
+            select(m.conversation_id).where(m.text.like(f"%{SEARCH_WORD}%")).distinct().subquery()
         )
         return {
             "conversations": count(t.conversations),

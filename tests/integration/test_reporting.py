@@ -243,14 +243,14 @@ def test_the_rollups_equal_the_facts_after_reassigning_tagging_and_reopening(
 
 
 def dashboards(desk: Desk, day: dict[str, int]) -> list[Any]:
-    """What the pages show for a few cuts, and the facts as stored (less their row ids)."""
+    """What the pages show for a few cuts, and the facts and rollups as stored."""
     found: list[Any] = []
     with desk.engine.connect() as conn:
         for filters in ({}, {"platform": "x"}, {"agent_id": day["sam"]}, {"tag": "refund"}):
             found.append(overview(conn, cut(**filters)))
             found.append(series(conn, cut(**filters), hourly=True))
             found += [breakdown(conn, cut(**filters), by) for by in Dimension]
-        for table in (t.report_messages, t.report_conversations):
+        for table in (t.report_messages, t.report_conversations, t.report_hours):
             rows = conn.execute(select(table)).mappings()
             found.append(sorted((sorted(r.items()) for r in rows), key=repr))
     return found

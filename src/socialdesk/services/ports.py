@@ -639,6 +639,13 @@ class ReportingStore(Protocol):
 
     def add_to_rollups(self, delta: Contributions) -> None: ...
 
+    def hold_for_rollups(self, delta: Contributions) -> None:
+        """For a rebuild: changes to add to the rollups by `add_held_rollups`, in the same
+        transaction (an engine may add them at once)."""
+        ...
+
+    def add_held_rollups(self) -> None: ...
+
     def ends(self, unplayed_until: datetime) -> tuple[int, int]:
         """(message id, event id) the job may read up to now: every message to the first
         customer message still waiting for the playbook (unless it came before

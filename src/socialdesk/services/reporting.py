@@ -115,13 +115,14 @@ def rebuild(
             for facts, messages, whole in computed:
                 _merge(delta, contributions(cuts_of(facts), messages, whole))
             if len(delta) >= REBUILD_FLUSH:
-                store.add_to_rollups(with_days(delta))
+                store.hold_for_rollups(with_days(delta))
                 delta = {}
             after = ids[-1]
             done += len(ids)
             if on_progress is not None:
                 on_progress(done, total)
-        store.add_to_rollups(with_days(delta))
+        store.hold_for_rollups(with_days(delta))
+        store.add_held_rollups()
         store.set_cursor(MESSAGES, last_message)
         store.set_cursor(EVENTS, last_event)
         unit.commit()

@@ -86,12 +86,12 @@ def refresh_statistics(engine: Engine) -> None:
     believes it nearly empty and may filter a key lookup instead of seeking the index for it:
     a lookup that then reads the whole table. SQLite's planner uses the same statistics.
 
-    The VACUUM matters as much on PostgreSQL: a report rebuild adds to each rollup row many
-    times in one transaction, leaving dead versions, and until a vacuum marks the pages
-    all-visible an "index-only" scan of the rollups' scope index still visits the heap for
-    every entry. With 3.5 versions a row (1.3 million updates of 370,000 rows: a 1 GB table)
-    one team's 30-day series took 105 ms, and 17 ms after a 10 s VACUUM. VACUUM cannot run in
-    a transaction, hence autocommit.
+    The VACUUM matters as much on PostgreSQL: until a vacuum marks the pages a rebuild wrote
+    all-visible, an "index-only" scan of the rollups' scope index still visits the heap for
+    every entry. When rebuilds still added each flush to the rows earlier ones wrote (3.5
+    versions a row: 1.3 million updates of 370,000 rows, a 1 GB table), one team's 30-day
+    series took 105 ms, and 17 ms after a 10 s VACUUM. VACUUM cannot run in a transaction,
+    hence autocommit.
     """
     if is_sqlite(engine):
         with engine.begin() as conn:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.repositories import conversation_from_row
-from socialdesk.adapters.db.sql import added_counts
+from socialdesk.adapters.db.sql import added_counts, summed_counts
 from socialdesk.domain.conversations import Conversation
 from socialdesk.domain.reporting import (
     ConversationFact,
@@ -32,8 +32,9 @@ rc = t.report_conversations.c
 cur = t.report_cursors.c
 # Events after which a conversation's facts are computed again: how it ended, whose it is.
 LOOKUP_CHUNK = 500
-COPY_FROM = 5_000  # rollup rows from which PostgreSQL takes them by COPY (see _add_by_copy)
+COPY_FROM = 5_000  # rollup rows from which PostgreSQL takes them by COPY (see _copy)
 DELTA_TABLE = "report_hours_delta"  # a temporary table: the rows COPY brings
+HELD_TABLE = "report_hours_held"  # a temporary table: a rebuild's rows until summed
 CHANGES = (
     "conversation_tagged",
     "conversation_closed",
@@ -295,9 +296,42 @@ class ReportingStore:
         the driver as they are (a rebuild writes millions), the histograms as JSON text."""
         if not delta:
             return
-        sql, names, bind_hour = _adding(self.conn.dialect)
+        sql, names, _ = _adding(self.conn.dialect)
         sqlite = self.conn.dialect.name == "sqlite"
         bulk = not sqlite and len(delta) >= COPY_FROM
+        rows = self._rollup_rows(delta, as_tuples=sqlite or bulk)
+        if bulk:
+            self._copy(DELTA_TABLE, names, rows, delete_on_commit=True)
+            self.conn.exec_driver_sql(_adding_from_copy(self.conn.dialect, tuple(names)))
+            self.conn.exec_driver_sql(f"TRUNCATE {DELTA_TABLE}")
+        else:
+            self.conn.exec_driver_sql(sql, rows)
+
+    def hold_for_rollups(self, delta: Contributions) -> None:
+        """PostgreSQL appends the rows to a temporary table (COPY) and `add_held_rollups` sums
+        them into the rollups once: adding each of a rebuild's flushes to the rows earlier ones
+        wrote rewrote them (and their index entries) once per flush, about half of a rebuild at
+        a million conversations. SQLite adds them at once."""
+        if self.conn.dialect.name == "sqlite":
+            self.add_to_rollups(delta)
+        elif delta:
+            names = _adding(self.conn.dialect)[1]
+            rows = self._rollup_rows(delta, as_tuples=True)
+            self._copy(HELD_TABLE, names, rows, delete_on_commit=False)
+
+    def add_held_rollups(self) -> None:
+        if self.conn.dialect.name == "sqlite":
+            return
+        self.conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {HELD_TABLE} (LIKE report_hours)"
+        )
+        names = tuple(_adding(self.conn.dialect)[1])
+        self.conn.exec_driver_sql(_adding_held(self.conn.dialect, names))
+        self.conn.exec_driver_sql(f"DROP TABLE {HELD_TABLE}")
+
+    def _rollup_rows(self, delta: Contributions, *, as_tuples: bool) -> list[Any]:
+        """The rows for `_adding`'s statement, as tuples in its order or as parameters."""
+        _, names, bind_hour = _adding(self.conn.dialect)
         rows: list[Any] = []
         for key, change in delta.items():
             values: dict[str, Any] = dict.fromkeys(MEASURES, 0)
@@ -317,29 +351,26 @@ class ReportingStore:
             values["value"] = key.value
             values["platform"] = key.platform
             values["span"] = key.span
-            rows.append(tuple(values[n] for n in names) if sqlite or bulk else values)
-        if bulk:
-            self._add_by_copy(names, rows)
-        else:
-            self.conn.exec_driver_sql(sql, rows)
+            rows.append(tuple(values[n] for n in names) if as_tuples else values)
+        return rows
 
-    def _add_by_copy(self, names: list[str], rows: list[Any]) -> None:
-        """PostgreSQL: the rows by COPY into a temporary table, then one upsert from it. As one
-        executed statement per row, a rebuild's rows took two thirds of its time (141 of 216 s
-        at 100,000 conversations)."""
+    def _copy(
+        self, into: str, names: list[str], rows: list[Any], *, delete_on_commit: bool
+    ) -> None:
+        """PostgreSQL: the rows by COPY into a temporary table like the rollups' (made if need
+        be). As one executed statement per row, a rebuild's rows took two thirds of its time
+        (141 of 216 s at 100,000 conversations)."""
+        emptied = " ON COMMIT DELETE ROWS" if delete_on_commit else ""
         self.conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {DELTA_TABLE} (LIKE report_hours)"
-            " ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {into} (LIKE report_hours){emptied}"
         )
         raw: Any = self.conn.connection.dbapi_connection  # psycopg's, for its COPY
         with (
             raw.cursor() as cursor,
-            cursor.copy(f"COPY {DELTA_TABLE} ({', '.join(names)}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {into} ({', '.join(names)}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)
-        self.conn.exec_driver_sql(_adding_from_copy(self.conn.dialect, tuple(names)))
-        self.conn.exec_driver_sql(f"TRUNCATE {DELTA_TABLE}")
 
 
 @cache
@@ -359,6 +390,19 @@ def _adding_from_copy(dialect: Dialect, names: tuple[str, ...]) -> str:
     """The same upsert, from the rows COPY put in the temporary table."""
     copied = table(DELTA_TABLE, *(column(name) for name in names))
     adding = postgresql_insert(t.report_hours).from_select(list(names), select(copied))
+    return str(_adding_up(adding, dialect).compile(dialect=dialect))
+
+
+@cache
+def _adding_held(dialect: Dialect, names: tuple[str, ...]) -> str:
+    """The same upsert, from the held rows summed by key: counters added, histograms merged."""
+    held = table(HELD_TABLE, *(column(name) for name in names))
+    keys = [held.c[name] for name in names if name not in MEASURES and not name.startswith("hist_")]
+    summed = {name: func.sum(held.c[name]) for name in MEASURES}
+    merged = {f"hist_{h}": summed_counts(HELD_TABLE, f"hist_{h}") for h in HISTOGRAMS}
+    by_name = {**{k.name: k for k in keys}, **summed, **merged}
+    grouped = select(*(by_name[name] for name in names)).group_by(*keys)
+    adding = postgresql_insert(t.report_hours).from_select(list(names), grouped)
     return str(_adding_up(adding, dialect).compile(dialect=dialect))
 
 
