@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx2
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -693,8 +694,7 @@ def facts(desk: Desk) -> dict[str, Any]:
             row[0]: row[1]
             for row in conn.execute(select(c.status, func.count()).group_by(c.status))
         }
-        hits = matching_conversations(SEARCH_WORD, dialect).subquery()
-        found = conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar()
+        found = conversations_with(conn, SEARCH_WORD, dialect)
         holding = count(
             select(m.conversation_id).where(m.text.like(f"%{SEARCH_WORD}%")).distinct().subquery()
         )
@@ -710,6 +710,12 @@ def facts(desk: Desk) -> dict[str, Any]:
             "search_word_conversations": found,
             "search_consistent": found == holding,
         }
+
+
+def conversations_with(conn: Connection, word: str, dialect: str) -> int:
+    """How many conversations have a message with the word, read from the search index."""
+    hits = matching_conversations(word, dialect).subquery()
+    return int(conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar_one())
 
 
 # -- the pages ---------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from pages import (
     SEARCH_WORD,
     Cast,
     Loader,
+    conversations_with,
     desk_at,
     facts,
     move_sequences,
@@ -68,7 +69,6 @@ from sqlalchemy import func, select
 from socialdesk.adapters.db import tables as t
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.agents import Role
-from socialdesk.queries.search import matching_conversations
 from socialdesk.services.agents import create_agent, create_token
 from socialdesk.services.reporting import rebuild
 
@@ -353,12 +353,7 @@ def word_counts(desk: Desk, words: list[str]) -> dict[str, int]:
     """How many conversations each search word is in: what a search has to sift."""
     dialect = desk.engine.dialect.name
     with desk.engine.connect() as conn:
-
-        def conversations(word: str) -> int:
-            hits = matching_conversations(word, dialect).subquery()
-            return conn.execute(select(func.count(hits.c.conversation_id.distinct()))).scalar_one()
-
-        return {word: conversations(word) for word in words}
+        return {word: conversations_with(conn, word, dialect) for word in words}
 
 
 @dataclass
