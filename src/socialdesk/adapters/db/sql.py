@@ -18,7 +18,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -98,15 +97,3 @@ def added_counts(table: str, column: str, dialect: str) -> TextClause:
         ") AS u GROUP BY k HAVING sum(v::bigint) <> 0) AS g)"
     )
     return text(f"CASE WHEN {new} = '{{}}'::jsonb THEN {old} ELSE {merged} END")
-
-
-def summed_counts(table: str, column: str) -> ColumnElement[Any]:
-    """PostgreSQL, in a query grouped by key: the group's JSON objects of counts in `column`
-    summed key by key into one (keys that come to zero dropped; `{}` for none)."""
-    # The names are the schema's own (never input), so the text is assembled here.
-    return literal_column(
-        "(SELECT coalesce(jsonb_object_agg(k, s), '{}'::jsonb) FROM ("  # noqa: S608 - see above
-        "SELECT e.key AS k, sum(e.value::bigint) AS s "
-        f"FROM jsonb_array_elements(jsonb_agg({table}.{column})) AS x(v), jsonb_each_text(x.v) e "
-        "GROUP BY e.key HAVING sum(e.value::bigint) <> 0) AS g)"
-    )
