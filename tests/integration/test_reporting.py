@@ -256,12 +256,21 @@ def dashboards(desk: Desk, day: dict[str, int]) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize(("copy_from", "flush"), [(10**9, 200_000), (1, 200_000), (1, 5)])
+@pytest.mark.parametrize(
+    ("copy_from", "flush", "held_batch"),
+    [(10**9, 200_000, 50_000), (1, 200_000, 50_000), (1, 5, 2)],
+)
 def test_a_rebuild_gives_what_the_job_gave_and_the_job_goes_on_from_there(
-    desk: Desk, day: dict[str, int], monkeypatch: pytest.MonkeyPatch, copy_from: int, flush: int
+    desk: Desk,
+    day: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    copy_from: int,
+    flush: int,
+    held_batch: int,
 ) -> None:
     """Also with the rollups written by COPY (PostgreSQL) and flushed every few rows, so that
-    later flushes add to rows written before."""
+    later flushes add to rows written before, and PostgreSQL sums the held rows a few keys at a
+    time."""
     with desk.uow(read_only=True) as unit:
         sam = unit.agents.get(day["sam"])
     assert sam is not None
@@ -270,6 +279,7 @@ def test_a_rebuild_gives_what_the_job_gave_and_the_job_goes_on_from_there(
     by_job = dashboards(desk, day)
     monkeypatch.setattr(reporting_store, "COPY_FROM", copy_from)
     monkeypatch.setattr(reporting, "REBUILD_FLUSH", flush)
+    monkeypatch.setattr(reporting_store, "HELD_BATCH", held_batch)
     seen: list[tuple[int, int]] = []
     done = rebuild(
         desk.analytics_uow,
