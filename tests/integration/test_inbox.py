@@ -10,10 +10,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event, select, update
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    column,
+    create_engine,
+    delete,
+    event,
+    select,
+    update,
+    values,
+)
 
 from socialdesk.adapters.db import tables as t
 from socialdesk.adapters.db.migrate import downgrade, upgrade
+from socialdesk.adapters.db.sql import in_bitmap, packed_ids
 from socialdesk.bootstrap import Desk
 from socialdesk.domain.conversations import Status
 from socialdesk.domain.messages import MessageKind
@@ -218,6 +229,26 @@ def test_a_search_finds_the_same_conversations_read_either_way(
     for status in sorted(STATUSES):  # statuses without a match are not walked
         one, _ = walk(seeded, replace(search, statuses=(status,)), Sort.AGE, limit=3)
         assert sorted(one) == sorted(i for i in ids if status_of[i] == status)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("ids", [[], [7], [3, 4, 11, 64, 65, 1000], [2**40, 2**40 + 9]])
+def test_the_gathered_ids_bitmap_keeps_exactly_them(pg_url: str, ids: list[int]) -> None:
+    """PostgreSQL's gathered conversations travel as eight bytes an id and come back as a bitmap
+    over their range: every id passes, at both ends of the range too; none of its neighbours,
+    in the range or outside it, does (get_bit would fail there)."""
+    engine = create_engine(pg_url)
+    # 0, never an id, keeps VALUES from being empty
+    listed = values(column("id", BigInteger), name="listed").data([(i,) for i in [0, *ids]])
+    tried = sorted({n for i in [0, *ids] for n in range(max(i - 9, 1), i + 10)})
+    candidates = values(column("id", BigInteger), name="candidates").data([(n,) for n in tried])
+    with engine.connect() as conn:
+        packed = conn.execute(select(packed_ids(listed.c.id)).where(listed.c.id > 0)).scalar()
+        kept = conn.execute(
+            select(candidates.c.id).where(in_bitmap(candidates.c.id, packed))
+        ).scalars()
+        assert sorted(kept) == sorted(ids)
+    engine.dispose()
 
 
 def test_search_follows_edits_moves_deletions_and_the_index_migrations(seeded: Desk) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    LargeBinary,
     Text,
     TextClause,
     any_,
@@ -51,12 +53,31 @@ def among(column: Any, ids: str) -> ColumnElement[bool]:
     return condition
 
 
-def among_unestimated(column: Any, ids: str) -> ColumnElement[bool]:
-    """`among`, hidden from the planner's estimate: it estimates `= ANY` of a constant array
-    element by element (6 to 19 ms of planning for 45,000 ids, in every statement that carries
-    them), but takes a COALESCE for an even chance. For a condition that a walk along an
-    index checks row by row, where the estimate changes nothing; the array is still hashed."""
-    return func.coalesce(among(column, ids), false())
+def packed_ids(column: Any) -> ColumnElement[bytes | None]:
+    """PostgreSQL: the group's ids as one binary value, eight bytes each (NULL for none), for
+    `in_bitmap`: a quarter less to read and send than `id_list`'s text (31 against 41 ms for
+    45,000 ids), and nothing to parse."""
+    return func.string_agg(func.int8send(column), literal(b"", LargeBinary))
+
+
+def in_bitmap(column: Any, packed: bytes | None) -> ColumnElement[bool]:
+    """PostgreSQL: whether `column` is one of the ids of `packed_ids`, by one bit each in a
+    parameter (`get_bit`): a constant time per row, whatever the number of ids. Inlined as a
+    constant array (`among`), 45,000 ids made every statement that carried them 300 KB of text to
+    build, send and parse and an array to hash: 5 to 16 ms a statement, five statements a search
+    over every status. The bitmap spans the ids' range (125 KB for a million conversations)."""
+    if not packed:
+        return false()
+    ids = np.frombuffer(packed, dtype=">i8")
+    low, high = int(ids.min()), int(ids.max())
+    bits = np.zeros(high - low + 1, dtype=bool)
+    bits[ids - low] = True
+    bitmap = literal(np.packbits(bits, bitorder="little").tobytes(), LargeBinary)
+    # CASE, not AND: get_bit fails outside the bitmap, and AND's order is the planner's.
+    found: ColumnElement[bool] = case(
+        (column.between(low, high), func.get_bit(bitmap, column - low) == 1), else_=false()
+    )
+    return found
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
