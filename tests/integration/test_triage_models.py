@@ -52,6 +52,7 @@ ODD = [
     "word " * 13000,
     "Mi pedido 📦 no llegó — 我的包裹 — где посылка?",
     "\\ud83d\\ude21 literal escapes \\u2019 left in text",
+    "\ud83d lone surrogate \udc00 from a broken escape",
     "<script>alert(1)</script>",
     "\u202e\u0000 control \u200b chars",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from socialdesk.adapters.classifiers.intents import builtin_intent, is_question
+from socialdesk.adapters.classifiers.intents import RULES, builtin_intent, is_question
 from socialdesk.adapters.classifiers.language import LanguageGuesser
 from socialdesk.adapters.classifiers.spam import spam_probability
 
@@ -60,6 +62,19 @@ def test_builtin_intents(text: str, intent: str) -> None:
     assert found == intent
     assert 0 < confidence <= 1
     assert reason
+
+
+def test_intents_ignore_case_and_quote_what_matched() -> None:
+    """The patterns read lowered text, so every pattern must be lower case (a class or escape
+    such as \\S aside) or it could never match."""
+    for patterns in RULES.values():
+        for pattern in patterns:
+            assert re.sub(r"\\[A-Z]", "", pattern) == re.sub(r"\\[A-Z]", "", pattern).lower()
+    found, _, reason = builtin_intent(
+        "WHERE IS MY ORDER?? Tracking says nothing", positive=0.1, needs_response=0.9
+    )
+    assert found == "order_status"
+    assert reason == "matched 'where is my order', 'tracking'"
 
 
 def test_praise_needs_a_positive_post_without_a_request() -> None:

@@ -117,11 +117,9 @@ RULES: dict[str, list[str]] = {
         r"\bappreciate\b",
     ],
 }
-# One alternation per intent: a single scan of the text finds every pattern of that intent.
-_COMPILED = {
-    intent: re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE)
-    for intent, ps in RULES.items()
-}
+# One alternation per intent: a single scan of the text finds every pattern of that intent. The
+# patterns are lower case and read lowered text: IGNORECASE made the scans half again as slow.
+_COMPILED = {intent: re.compile("|".join(f"(?:{p})" for p in ps)) for intent, ps in RULES.items()}
 # More specific intents win ties against broader ones.
 ORDER = [
     "complaint_about_staff",
@@ -138,7 +136,7 @@ ORDER = [
 
 def builtin_intent(text: str, *, positive: float, needs_response: float) -> tuple[str, float, str]:
     """(intent, confidence, reason). Praise needs a positive, non-complaining post."""
-    sample = text[:5000]
+    sample = text[:5000].lower()
     scores: dict[str, list[str]] = {}
     for intent in ORDER:
         hits = [m.group(0) for m in _COMPILED[intent].finditer(sample)]
@@ -153,7 +151,7 @@ def builtin_intent(text: str, *, positive: float, needs_response: float) -> tupl
     best = max(ORDER, key=lambda i: (len(scores.get(i, [])), -ORDER.index(i)))
     hits = scores[best]
     confidence = round(min(0.95, 0.5 + 0.15 * len(hits)), 3)
-    quoted = ", ".join(f"'{h.lower()}'" for h in dict.fromkeys(hits))
+    quoted = ", ".join(f"'{h}'" for h in dict.fromkeys(hits))
     return best, confidence, f"matched {quoted}"
 
 

@@ -8,7 +8,6 @@ a confident mistake.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -62,7 +61,7 @@ class LanguageGuesser:
 
     def guess(self, text: str) -> tuple[str, float]:
         cleaned = NOISE.sub(" ", text[:2000])
-        letters = sum(1 for ch in cleaned if unicodedata.category(ch).startswith("L"))
+        letters = sum(map(str.isalpha, cleaned))  # Unicode letters: categories L*
         if letters < MIN_LETTERS:
             return UNDETERMINED, 0.0
         language, probability = self._identifier.classify(cleaned)

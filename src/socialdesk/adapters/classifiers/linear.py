@@ -16,7 +16,8 @@ import itertools
 import json
 import re
 import zlib
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,8 @@ class HashedTfidf:
 
     def counts(self, texts: list[str]) -> Counts:
         """Hashed n-gram counts (word block, character block): the costly, model-free half."""
-        word_rows: list[dict[int, int]] = []
-        char_rows: list[dict[int, int]] = []
+        word_rows: list[Counter[int]] = []
+        char_rows: list[Counter[int]] = []
         for text in texts:
             cleaned = normalise_for_model(text)[:MAX_CHARS].lower()
             word_rows.append(_word_counts(cleaned))
@@ -85,21 +86,15 @@ class HashedTfidf:
         return sparse.hstack([word, char]).tocsr()
 
 
-def _word_counts(text: str) -> dict[int, int]:
+def _word_counts(text: str) -> Counter[int]:
     tokens = TOKEN.findall(text)
-    counts: dict[int, int] = {}
-    for gram in itertools.chain(tokens, (f"{a} {b}" for a, b in itertools.pairwise(tokens))):
-        index = _hash(gram) % WORD_FEATURES
-        counts[index] = counts.get(index, 0) + 1
-    return counts
+    grams = itertools.chain(tokens, map(" ".join, itertools.pairwise(tokens)))
+    return Counter(_hash(gram) % WORD_FEATURES for gram in grams)
 
 
-def _char_counts(text: str) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for word in text.split():
-        for index in _char_wb_indices(word):
-            counts[index] = counts.get(index, 0) + 1
-    return counts
+def _char_counts(text: str) -> Counter[int]:
+    # Counter counts in C; the per-word grams come from the cache
+    return Counter(itertools.chain.from_iterable(map(_char_wb_indices, text.split())))
 
 
 @lru_cache(maxsize=200_000)
@@ -119,13 +114,13 @@ def _hash(gram: str) -> int:
     return zlib.crc32(gram.encode("utf-8", "surrogatepass"))
 
 
-def _csr(rows: list[dict[int, int]], width: int) -> sparse.csr_matrix:
+def _csr(rows: list[Counter[int]], width: int) -> sparse.csr_matrix:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=indptr[1:])
-    indices = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(indptr[-1]))
-    data = np.fromiter(
-        (v for r in rows for v in r.values()), dtype=np.float32, count=int(indptr[-1])
-    )
+    count = int(indptr[-1])
+    chained = itertools.chain.from_iterable
+    indices = np.fromiter(chained(rows), dtype=np.int32, count=count)
+    data = np.fromiter(chained(map(Counter.values, rows)), dtype=np.float32, count=count)
     return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
 
 
@@ -148,25 +143,65 @@ def softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     return probabilities
 
 
+class BlockWeights:
+    """One hashed block's weights, features x classes, for sparse x dense products. Where most
+    of the block's features have no weight (an organisation's intents: 25,000 of 262,144 hashed
+    features each), only those rows are kept and each text's features are renumbered to them:
+    a model of Banking77's 77 intents added 157 MB to the process as whole float32 matrices
+    (peak 279 MB while loading) and adds 25 MB so (peak 150). A block mostly in use (the shipped
+    models) stays whole, as renumbering costs a single post more than it saves."""
+
+    def __init__(self, weights: NDArray[np.floating[Any]]) -> None:
+        rows = np.flatnonzero(np.any(weights != 0, axis=1))
+        self.lookup: NDArray[np.int32] | None = None
+        if len(rows) * 2 > len(weights):
+            # a copy: a view would keep the whole coefficient matrix it came from alive
+            self.matrix: NDArray[np.float32] = np.array(weights, dtype=np.float32, order="C")
+            return
+        # A feature without weights reads the last row, all zeros.
+        self.lookup = np.full(len(weights), len(rows), dtype=np.int32)
+        self.lookup[rows] = np.arange(len(rows), dtype=np.int32)
+        compact = np.zeros((len(rows) + 1, weights.shape[1]), dtype=np.float32)
+        compact[:-1] = weights[rows]  # made float32
+        self.matrix = compact
+
+    def times(self, block: sparse.csr_matrix) -> NDArray[np.float32]:
+        """block (texts x features) times these weights: texts x classes."""
+        if self.lookup is not None:
+            renumbered = (block.data, self.lookup[block.indices], block.indptr)
+            block = sparse.csr_matrix(renumbered, shape=(block.shape[0], len(self.matrix)))
+        return np.asarray(block @ self.matrix, dtype=np.float32)
+
+    def whole(self) -> NDArray[np.float32]:
+        """All features' weights (features x classes), as training made them."""
+        if self.lookup is None:
+            return self.matrix
+        return self.matrix[self.lookup]
+
+
 @dataclass
 class LinearModel:
-    """Softmax over classes of a linear model on HashedTfidf features (and optional dense ones)."""
+    """Softmax over classes of a linear model on HashedTfidf features (and optional dense ones).
+    `coef` (classes x features: [word | char | dense]) is kept by block (`BlockWeights`), not
+    as given."""
 
     classes: list[str]
-    coef: NDArray[np.float32]  # classes x features: [word | char | dense]
+    coef: InitVar[NDArray[np.floating[Any]]]
     intercept: NDArray[np.float32]
     features: HashedTfidf
     meta: dict[str, Any]
-    _columns: tuple[NDArray[np.float32], ...] = field(default=(), init=False, repr=False)
+    _blocks: tuple[BlockWeights, BlockWeights] = field(init=False, repr=False)
+    _dense: NDArray[np.float32] = field(init=False, repr=False)  # dense features x classes
+    _one_column: bool = field(init=False, repr=False)  # a binary model's single score
 
-    def __post_init__(self) -> None:
-        # Weights by block, transposed and contiguous, for fast sparse x dense products.
+    def __post_init__(self, coef: NDArray[np.floating[Any]]) -> None:
         cut = WORD_FEATURES + CHAR_FEATURES
-        self._columns = (
-            np.ascontiguousarray(self.coef[:, :WORD_FEATURES].T),
-            np.ascontiguousarray(self.coef[:, WORD_FEATURES:cut].T),
-            np.ascontiguousarray(self.coef[:, cut:].T),
+        self._blocks = (
+            BlockWeights(coef[:, :WORD_FEATURES].T),
+            BlockWeights(coef[:, WORD_FEATURES:cut].T),
         )
+        self._dense = np.array(coef[:, cut:].T, dtype=np.float32, order="C")  # a copy, as above
+        self._one_column = coef.shape[0] == 1
 
     def logits(
         self,
@@ -179,10 +214,10 @@ class LinearModel:
         word, char = self.features.weigh(
             counts if counts is not None else self.features.counts(texts)
         )
-        word_w, char_w, dense_w = self._columns
-        logits = np.asarray(word @ word_w) + np.asarray(char @ char_w) + self.intercept
+        word_w, char_w = self._blocks
+        logits = word_w.times(word) + char_w.times(char) + self.intercept
         if dense is not None:
-            logits = logits + (dense * float(self.meta.get("dense_weight", 1.0))) @ dense_w
+            logits = logits + (dense * float(self.meta.get("dense_weight", 1.0))) @ self._dense
         return np.asarray(logits, dtype=np.float32)
 
     def scores(
@@ -194,16 +229,21 @@ class LinearModel:
         """Class probabilities (a softmax at the model's `temperature`, 1 unless fitted);
         `counts` (from `HashedTfidf.counts`) saves hashing again."""
         logits = self.logits(texts, dense, counts) / float(self.meta.get("temperature", 1.0))
-        if len(self.classes) == 2 and self.coef.shape[0] == 1:
+        if len(self.classes) == 2 and self._one_column:
             p1 = 1 / (1 + np.exp(-logits[:, 0]))
             return np.stack([1 - p1, p1], axis=1).astype(np.float32)
         return softmax(logits)
+
+    def weights(self) -> NDArray[np.float32]:
+        """The coefficients as given: classes x features [word | char | dense]."""
+        word, char = (block.whole() for block in self._blocks)
+        return np.concatenate([word, char, self._dense]).T
 
     def save(self, path: Path) -> None:
         assert self.features.idf is not None
         np.savez_compressed(
             path.with_suffix(".npz"),
-            coef=self.coef.astype(np.float16),
+            coef=self.weights().astype(np.float16),
             intercept=self.intercept.astype(np.float32),
             idf=self.features.idf.astype(np.float16),
         )
@@ -215,7 +255,7 @@ class LinearModel:
     def load(cls, path: Path) -> LinearModel:
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
-            coef = arrays["coef"].astype(np.float32)
+            coef = arrays["coef"]  # float16: made float32 block by block, kept rows only
             intercept = arrays["intercept"].astype(np.float32)
             idf = arrays["idf"].astype(np.float32)
         classes = meta.pop("classes")

@@ -34,8 +34,8 @@ BIAS = -4.0
 
 def spam_probability(text: str) -> float:
     sample = text[:5000]
-    letters = [c for c in sample if c.isalpha()]
-    upper = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 12 else 0.0
+    letters = "".join(filter(str.isalpha, sample))
+    upper = sum(map(str.isupper, letters)) / len(letters) if len(letters) >= 12 else 0.0
     features = {
         "links": min(3, len(URL.findall(sample))),
         "promo": min(4, len(PROMO.findall(sample))),
