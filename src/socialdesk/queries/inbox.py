@@ -557,8 +557,9 @@ def _probing_walk(
     """`_walk` of the rows of `base` whose conversation has the word. The first PROBE_WINDOW
     rows are checked one at a time (`probe`), in order, until `wanted` pass; while the share
     that passed (none: the word is thin here) says the page fills within the rows `gathered`
-    allows checking in all, the next rows are checked the same way; otherwise the walk goes on against the word's conversations (`gathered`, costly for a word in many
-    conversations, then used by the search's further walks; see _text_match)."""
+    allows checking in all, the next rows are checked the same way; otherwise the walk goes on
+    against the word's conversations (`gathered`, costly for a word in many conversations, then
+    used by the search's further walks; see _text_match)."""
     if gathered.filled:  # an earlier walk of this search gathered them: no need to check
         return _walk(conn, base.where(gathered.condition()), spec, after, wanted)
     keys: list[Row[Any]] = []
