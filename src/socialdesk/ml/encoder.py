@@ -232,7 +232,50 @@ def _export_pooled(
         str(fp32), str(out_dir / "encoder.onnx"), per_channel=True, weight_type=QuantType.QInt8
     )
     os.remove(fp32)
+    drop_nan_guards(out_dir / "encoder.onnx")
     shutil.copy(minilm_dir() / "tokenizer.json", out_dir / "tokenizer.json")
+
+
+def drop_nan_guards(path: Path) -> int:
+    """Take out the NaN guards the attention export puts after each softmax; returns how many.
+
+    The exported attention replaces NaN in its softmax (rows whose every key is masked) by
+    `Where(IsNaN(p), 0, p)` over the whole batch x heads x tokens x tokens tensor. Our rows always
+    keep [CLS] and [SEP] (an empty post is encoded as "."), so the guard never fires, yet it took
+    about a quarter of the three-layer encoder's kernel time: without it the same vectors (bit for
+    bit on TweetEval validation) come 10% faster in batches (Intel Xeon, 2026-12-05).
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    made_by = {output: node for node in graph.node for output in node.output}
+    outputs = {output.name for output in graph.output}
+    guards = {}
+    for node in graph.node:
+        if node.op_type != "Where" or node.output[0] in outputs:
+            continue
+        check, kept = made_by.get(node.input[0]), node.input[2]
+        source = made_by.get(kept)
+        if (
+            check is not None
+            and check.op_type == "IsNaN"
+            and check.input[0] == kept
+            and source is not None
+            and source.op_type == "Softmax"
+        ):
+            guards[node.output[0]] = (kept, node, check)
+    for _, node, check in guards.values():
+        graph.node.remove(node)
+        if not any(check.output[0] in other.input for other in graph.node):
+            graph.node.remove(check)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in guards:
+                node.input[i] = guards[name][0]
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return len(guards)
 
 
 def _write_card(
