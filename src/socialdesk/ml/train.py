@@ -100,7 +100,9 @@ def train_all(
                     sentiment.texts,
                     [SENTIMENT.index(v) for v in sentiment.labels],
                     SENTIMENT,
-                    epochs=1.0,
+                    # A second pass: validation macro-recall 71.2 -> 73.1 for the encoder alone,
+                    # 72.9 -> 74.1 in the ensemble (2026-12-05; 18 minutes on two cores).
+                    epochs=2.0,
                 ),
                 Task(
                     "needs_response",
