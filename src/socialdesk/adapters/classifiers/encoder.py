@@ -43,6 +43,9 @@ def open_session(path: Path, threads: int) -> ort.InferenceSession:
             _pool_made = True
     options = ort.SessionOptions()
     options.use_per_session_threads = False
+    # A memory pattern is planned and kept per input shape, and every batch width is a new shape:
+    # without them the process peaks 19 MB lower (40 with custom intents) at the same speed.
+    options.enable_mem_pattern = False
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
