@@ -192,7 +192,6 @@ class LinearModel:
     meta: dict[str, Any]
     _blocks: tuple[BlockWeights, BlockWeights] = field(init=False, repr=False)
     _dense: NDArray[np.float32] = field(init=False, repr=False)  # dense features x classes
-    _one_column: bool = field(init=False, repr=False)  # a binary model's single score
 
     def __post_init__(self, coef: NDArray[np.floating[Any]]) -> None:
         cut = WORD_FEATURES + CHAR_FEATURES
@@ -201,7 +200,6 @@ class LinearModel:
             BlockWeights(coef[:, WORD_FEATURES:cut].T),
         )
         self._dense = np.array(coef[:, cut:].T, dtype=np.float32, order="C")  # a copy, as above
-        self._one_column = coef.shape[0] == 1
 
     def logits(
         self,
@@ -229,7 +227,7 @@ class LinearModel:
         """Class probabilities (a softmax at the model's `temperature`, 1 unless fitted);
         `counts` (from `HashedTfidf.counts`) saves hashing again."""
         logits = self.logits(texts, dense, counts) / float(self.meta.get("temperature", 1.0))
-        if len(self.classes) == 2 and self._one_column:
+        if len(self.classes) == 2 and logits.shape[1] == 1:  # a binary model's single score
             p1 = 1 / (1 + np.exp(-logits[:, 0]))
             return np.stack([1 - p1, p1], axis=1).astype(np.float32)
         return softmax(logits)
