@@ -108,3 +108,13 @@ def test_custom_intents_replace_the_builtin_taxonomy(tmp_path: Path) -> None:
     assert found[0].intent_model == "custom"
     assert 0.34 < found[0].intent_p <= 1.0  # a calibrated probability, not a raw SVM score
     assert "+intents:" in model.version
+
+
+def test_both_encoders_share_the_pool_and_arena(model: ModelTriage) -> None:
+    """Two encoders in one process take turns on one thread pool and one memory arena, and keep
+    no memory plan per batch shape (docs/triage.md: speed and peak memory with custom intents)."""
+    for encoder in (model.encoder, model.general()):
+        options = encoder.session.get_session_options()
+        assert not options.use_per_session_threads
+        assert not options.enable_mem_pattern
+        assert options.get_session_config_entry("session.use_env_allocators") == "1"

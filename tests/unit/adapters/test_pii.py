@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
-from socialdesk.adapters.classifiers.pii import PiiDetector
+from socialdesk.adapters.classifiers import pii
+from socialdesk.adapters.classifiers.pii import PiiDetector, fewest_phone_digits
 
 DETECT = PiiDetector()
 
@@ -55,3 +57,46 @@ def test_order_numbers_follow_the_configured_pattern() -> None:
 def test_long_texts_are_scanned_quickly_and_safely() -> None:
     text = "a@b.co " * 20_000
     assert len(DETECT.find(text)) > 100
+
+
+@pytest.mark.parametrize(
+    ("region", "text", "number"),
+    [
+        ("US", "call +43 1110 now", "+43 1110"),  # Austria: 6 digits with the country code
+        ("DE", "ruf 1640 an", "1640"),  # a German national number of 4 digits
+    ],
+)
+def test_the_shortest_phone_numbers_are_still_found(region: str, text: str, number: str) -> None:
+    assert fewest_phone_digits(region) == len(number.lstrip("+").replace(" ", ""))
+    found = PiiDetector(region=region).find(text)
+    assert [(f.kind, text[f.start : f.end]) for f in found] == [("phone", number)]
+
+
+def test_no_example_number_has_fewer_digits_than_the_bound() -> None:
+    """libphonenumber's own example numbers, every region and type: written with the country
+    code none is below the bound for any region; nationally, none below its region's."""
+    international = min(fewest_phone_digits(r) for r in ("US", "DE", "GB", "ZZ"))
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            assert len(e164) - 1 >= international, (region, e164)
+            national = phonenumbers.national_significant_number(example)
+            assert len(national) >= fewest_phone_digits(region), (region, national)
+
+
+def test_texts_with_too_few_digits_skip_the_phone_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def phones(text: str, region: str) -> list[phonenumbers.PhoneNumberMatch]:
+        asked.append(text)
+        return []
+
+    monkeypatch.setattr(pii, "_phones", phones)
+    detector = PiiDetector()
+    detector.find("order 12345 is late 😡")  # 5 digits: no US number, no international one
+    assert asked == []
+    detector.find("call +43 1110")
+    assert asked == ["call +43 1110"]

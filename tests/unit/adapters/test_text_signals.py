@@ -34,6 +34,18 @@ def test_language(guesser: LanguageGuesser, text: str, language: str) -> None:
     assert guesser.guess(text)[0] == language
 
 
+def test_language_set_is_narrowed_and_checked() -> None:
+    narrow = LanguageGuesser(("en", "es"))
+    assert narrow.guess("Mi pedido no llegó y nadie me responde")[0] == "es"
+    assert narrow.guess("Mein Paket ist kaputt angekommen, bitte helfen Sie mir")[0] in {
+        "en",
+        "es",
+        "und",
+    }
+    with pytest.raises(ValueError, match=r"unknown language code.*xx"):
+        LanguageGuesser(("en", "xx"))
+
+
 def test_spam_scores_bait_high_and_care_posts_low() -> None:
     assert (
         spam_probability("WIN FREE BITCOIN!!! click https://x.co #crypto #free #win #giveaway")

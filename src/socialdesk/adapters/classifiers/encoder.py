@@ -34,15 +34,28 @@ _pool_made = False
 
 def open_session(path: Path, threads: int) -> ort.InferenceSession:
     """An onnxruntime session on the process's shared thread pool, which the first call makes
-    with `threads` (it cannot be resized). Every session in the process must come from here:
-    once the pool exists, onnxruntime refuses a session with threads of its own."""
+    with `threads` (it cannot be resized), and on its shared memory arena. Every session in the
+    process must come from here: once the pool exists, onnxruntime refuses a session with
+    threads of its own.
+
+    The arena is where a run's intermediate tensors live; each session would otherwise grow one
+    of its own to fit its largest batch and keep it. One shared arena fits the larger of the
+    two encoders' needs instead of both: with custom intents the process peaked 15 MB lower
+    (335 -> 320 MB, Intel Xeon, 2026-12-05).
+    """
     global _pool_made
     with _pool_lock:
         if not _pool_made:
             ort.set_global_thread_pool_sizes(threads, 1)
+            cpu = ort.OrtMemoryInfo(
+                "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+            )
+            # 0 and -1: onnxruntime's defaults (no cap, doubling growth, default chunks)
+            ort.create_and_register_allocator(cpu, ort.OrtArenaCfg(0, -1, -1, -1))
             _pool_made = True
     options = ort.SessionOptions()
     options.use_per_session_threads = False
+    options.add_session_config_entry("session.use_env_allocators", "1")
     # A memory pattern is planned and kept per input shape, and every batch width is a new shape:
     # without them the process peaks 19 MB lower (40 with custom intents) at the same speed.
     options.enable_mem_pattern = False
