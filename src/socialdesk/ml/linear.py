@@ -27,7 +27,7 @@ def train_linear(
     features = HashedTfidf().fit(texts)
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
     model.fit(features.transform(texts), labels)
-    return LinearModel(
+    return LinearModel.from_coef(
         classes=[str(c_) for c_ in model.classes_],
         coef=model.coef_.astype(np.float32),
         intercept=model.intercept_.astype(np.float32),
@@ -55,7 +55,7 @@ def train_svm(
     x = sparse.hstack([features.transform(texts), sparse.csr_matrix(dense * DENSE_WEIGHT)]).tocsr()
     model = LinearSVC(C=c, random_state=seed)
     model.fit(x, labels)
-    return LinearModel(
+    return LinearModel.from_coef(
         classes=[str(c_) for c_ in model.classes_],
         coef=model.coef_.astype(np.float32),
         intercept=np.atleast_1d(model.intercept_).astype(np.float32),

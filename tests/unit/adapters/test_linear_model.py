@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -31,35 +32,66 @@ def test_a_block_multiplies_as_its_whole_matrix(used: float, renumbered: bool) -
     """Mostly unused weights keep only their used rows (a text's features are renumbered,
     unused ones read a row of zeros); mostly used ones stay whole."""
     whole = weights(5000, 7, used, seed=1)
-    block = BlockWeights(whole)
+    block = BlockWeights.of(whole)
     assert (block.lookup is not None) is renumbered
     texts = sparse.random(6, 5000, density=0.02, format="csr", random_state=2, dtype=np.float32)
     assert np.allclose(block.times(texts), texts @ whole, atol=1e-5)
-    assert np.array_equal(block.whole(), whole)
+    rows, kept = block.used()
+    assert np.array_equal(rows, np.flatnonzero(whole.any(axis=1)))
+    assert np.array_equal(kept, whole[rows])
     if renumbered:
         assert len(block.matrix) == np.count_nonzero(whole.any(axis=1)) + 1
 
 
 def test_a_model_saves_and_loads_the_same_scores_without_its_whole_matrix(tmp_path: Path) -> None:
-    """An organisation's intents use few hashed features: the loaded model keeps their rows
-    only, no view of the file's whole matrix (Fortran-ordered, as scikit-learn gives it), and
-    saves the same coefficients again."""
+    """An organisation's intents use few hashed features: the file and the loaded model keep
+    their rows only, no view of the whole matrix (Fortran-ordered, as scikit-learn gives it)."""
     features = HashedTfidf().fit(TEXTS * 2)
     width = WORD_FEATURES + CHAR_FEATURES + 4
     coef = np.asfortranarray(weights(width, 5, 0.02, seed=3).T)
     meta = {"dense": 4, "dense_weight": 2.0}
-    model = LinearModel(list("abcde"), coef, np.arange(5, dtype=np.float32), features, meta)
+    model = LinearModel.from_coef(
+        list("abcde"), coef, np.arange(5, dtype=np.float32), features, meta
+    )
     dense = np.random.default_rng(4).normal(size=(len(TEXTS), 4)).astype(np.float32)
     model.save(tmp_path / "intents")
     loaded = LinearModel.load(tmp_path / "intents")
 
-    assert np.array_equal(model.weights(), coef)
-    assert np.array_equal(loaded.weights(), coef.astype(np.float16).astype(np.float32))
+    with np.load(tmp_path / "intents.npz") as arrays:
+        assert "coef" not in arrays.files
+        assert all(arrays[f].nbytes < 2_000_000 for f in arrays.files if f != "idf")
+    halved = coef.astype(np.float16).astype(np.float32)
+    for i, (first, last) in enumerate([(0, WORD_FEATURES), (WORD_FEATURES, width - 4)]):
+        rows, kept = loaded.blocks[i].used()
+        assert np.array_equal(rows, np.flatnonzero(halved[:, first:last].any(axis=0)))
+        assert np.array_equal(kept, halved[:, first:last][:, rows].T)
     assert np.allclose(loaded.scores(TEXTS, dense), model.scores(TEXTS, dense), atol=1e-3)
     word, char = features.weigh(features.counts(TEXTS))
     expected = word @ coef[:, :WORD_FEATURES].T + char @ coef[:, WORD_FEATURES:-4].T
     expected += 2.0 * dense @ coef[:, -4:].T + np.arange(5)
     assert np.allclose(model.logits(TEXTS, dense), expected, atol=1e-4)
-    for kept in (model, loaded):
-        arrays = [block.matrix for block in kept._blocks] + [kept._dense]
-        assert all(a.base is None and a.nbytes < 2_000_000 for a in arrays)
+    for kept_model in (model, loaded):
+        arrays_kept = [block.matrix for block in kept_model.blocks] + [kept_model.dense]
+        assert all(a.base is None and a.nbytes < 2_000_000 for a in arrays_kept)
+
+
+def test_a_file_with_the_whole_matrix_still_loads(tmp_path: Path) -> None:
+    """Custom intents trained before the files kept used rows only (one `coef` array) load and
+    score as they did."""
+    features = HashedTfidf().fit(TEXTS * 2)
+    width = WORD_FEATURES + CHAR_FEATURES
+    coef = weights(width, 3, 0.05, seed=5).T.astype(np.float16)
+    assert features.idf is not None
+    np.savez_compressed(
+        tmp_path / "intents.npz",
+        coef=coef,
+        intercept=np.zeros(3, dtype=np.float32),
+        idf=features.idf.astype(np.float16),
+    )
+    (tmp_path / "intents.json").write_text(json.dumps({"classes": ["a", "b", "c"], "dense": 0}))
+    loaded = LinearModel.load(tmp_path / "intents")
+    word, char = features.weigh(features.counts(TEXTS))
+    whole = coef.astype(np.float32)
+    expected = word @ whole[:, :WORD_FEATURES].T + char @ whole[:, WORD_FEATURES:].T
+    assert np.allclose(loaded.logits(TEXTS), expected, atol=1e-4)
+    assert loaded.blocks[0].lookup is not None  # 5% used: its rows only

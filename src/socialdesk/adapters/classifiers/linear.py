@@ -17,7 +17,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -151,19 +151,35 @@ class BlockWeights:
     (peak 279 MB while loading) and adds 25 MB so (peak 150). A block mostly in use (the shipped
     models) stays whole, as renumbering costs a single post more than it saves."""
 
-    def __init__(self, weights: NDArray[np.floating[Any]]) -> None:
-        rows = np.flatnonzero(np.any(weights != 0, axis=1))
+    def __init__(
+        self, rows: NDArray[np.integer[Any]], weights: NDArray[np.floating[Any]], size: int
+    ) -> None:
+        """`weights` (len(rows) x classes) are those of the features `rows` (ascending) of a
+        block of `size` features; every other feature weighs nothing."""
         self.lookup: NDArray[np.int32] | None = None
-        if len(rows) * 2 > len(weights):
-            # a copy: a view would keep the whole coefficient matrix it came from alive
-            self.matrix: NDArray[np.float32] = np.array(weights, dtype=np.float32, order="C")
+        if len(rows) * 2 > size:
+            self.matrix: NDArray[np.float32] = np.zeros((size, weights.shape[1]), np.float32)
+            self.matrix[rows] = weights
             return
         # A feature without weights reads the last row, all zeros.
-        self.lookup = np.full(len(weights), len(rows), dtype=np.int32)
+        self.lookup = np.full(size, len(rows), dtype=np.int32)
         self.lookup[rows] = np.arange(len(rows), dtype=np.int32)
-        compact = np.zeros((len(rows) + 1, weights.shape[1]), dtype=np.float32)
-        compact[:-1] = weights[rows]  # made float32
-        self.matrix = compact
+        self.matrix = np.zeros((len(rows) + 1, weights.shape[1]), dtype=np.float32)
+        self.matrix[:-1] = weights
+
+    @classmethod
+    def of(cls, whole: NDArray[np.floating[Any]]) -> BlockWeights:
+        """From the whole features x classes matrix (not kept: only the used rows are read)."""
+        rows = np.flatnonzero(np.any(whole != 0, axis=1))
+        return cls(rows, whole[rows], len(whole))
+
+    def used(self) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """The features with any weight, ascending, and their weights: what a model file keeps."""
+        if self.lookup is None:
+            rows = np.flatnonzero(np.any(self.matrix != 0, axis=1)).astype(np.int32)
+            return rows, self.matrix[rows]
+        rows = np.flatnonzero(self.lookup < len(self.matrix) - 1).astype(np.int32)
+        return rows, self.matrix[:-1]
 
     def times(self, block: sparse.csr_matrix) -> NDArray[np.float32]:
         """block (texts x features) times these weights: texts x classes."""
@@ -172,34 +188,40 @@ class BlockWeights:
             block = sparse.csr_matrix(renumbered, shape=(block.shape[0], len(self.matrix)))
         return np.asarray(block @ self.matrix, dtype=np.float32)
 
-    def whole(self) -> NDArray[np.float32]:
-        """All features' weights (features x classes), as training made them."""
-        if self.lookup is None:
-            return self.matrix
-        return self.matrix[self.lookup]
+
+BLOCKS = (("word", WORD_FEATURES), ("char", CHAR_FEATURES))
 
 
 @dataclass
 class LinearModel:
-    """Softmax over classes of a linear model on HashedTfidf features (and optional dense ones).
-    `coef` (classes x features: [word | char | dense]) is kept by block (`BlockWeights`), not
-    as given."""
+    """Softmax over classes of a linear model on HashedTfidf features (and optional dense ones),
+    its weights kept by block (`BlockWeights`)."""
 
     classes: list[str]
-    coef: InitVar[NDArray[np.floating[Any]]]
     intercept: NDArray[np.float32]
     features: HashedTfidf
     meta: dict[str, Any]
-    _blocks: tuple[BlockWeights, BlockWeights] = field(init=False, repr=False)
-    _dense: NDArray[np.float32] = field(init=False, repr=False)  # dense features x classes
+    blocks: tuple[BlockWeights, BlockWeights] = field(repr=False)
+    dense: NDArray[np.float32] = field(repr=False)  # dense features x classes
 
-    def __post_init__(self, coef: NDArray[np.floating[Any]]) -> None:
+    @classmethod
+    def from_coef(
+        cls,
+        classes: list[str],
+        coef: NDArray[np.floating[Any]],
+        intercept: NDArray[np.float32],
+        features: HashedTfidf,
+        meta: dict[str, Any],
+    ) -> LinearModel:
+        """From coefficients as training makes them: classes x features [word | char | dense]."""
         cut = WORD_FEATURES + CHAR_FEATURES
-        self._blocks = (
-            BlockWeights(coef[:, :WORD_FEATURES].T),
-            BlockWeights(coef[:, WORD_FEATURES:cut].T),
+        blocks = (
+            BlockWeights.of(coef[:, :WORD_FEATURES].T),
+            BlockWeights.of(coef[:, WORD_FEATURES:cut].T),
         )
-        self._dense = np.array(coef[:, cut:].T, dtype=np.float32, order="C")  # a copy, as above
+        # a copy: a view would keep the whole coefficient matrix it came from alive
+        dense = np.array(coef[:, cut:].T, dtype=np.float32, order="C")
+        return cls(classes, intercept, features, meta, blocks, dense)
 
     def logits(
         self,
@@ -212,10 +234,10 @@ class LinearModel:
         word, char = self.features.weigh(
             counts if counts is not None else self.features.counts(texts)
         )
-        word_w, char_w = self._blocks
+        word_w, char_w = self.blocks
         logits = word_w.times(word) + char_w.times(char) + self.intercept
         if dense is not None:
-            logits = logits + (dense * float(self.meta.get("dense_weight", 1.0))) @ self._dense
+            logits = logits + (dense * float(self.meta.get("dense_weight", 1.0))) @ self.dense
         return np.asarray(logits, dtype=np.float32)
 
     def scores(
@@ -232,19 +254,21 @@ class LinearModel:
             return np.stack([1 - p1, p1], axis=1).astype(np.float32)
         return softmax(logits)
 
-    def weights(self) -> NDArray[np.float32]:
-        """The coefficients as given: classes x features [word | char | dense]."""
-        word, char = (block.whole() for block in self._blocks)
-        return np.concatenate([word, char, self._dense]).T
-
     def save(self, path: Path) -> None:
+        """`path`.npz holds each block's used rows and their weights (float16), so loading never
+        makes the whole matrix (77 intents x 524,288 features: 80 MB, the process's peak with
+        custom intents); `path`.json the classes and the meta."""
         assert self.features.idf is not None
-        np.savez_compressed(
-            path.with_suffix(".npz"),
-            coef=self.weights().astype(np.float16),
-            intercept=self.intercept.astype(np.float32),
-            idf=self.features.idf.astype(np.float16),
-        )
+        arrays: dict[str, NDArray[Any]] = {
+            "intercept": self.intercept.astype(np.float32),
+            "idf": self.features.idf.astype(np.float16),
+            "dense": self.dense.astype(np.float16),
+        }
+        for (name, _), block in zip(BLOCKS, self.blocks, strict=True):
+            rows, weights = block.used()
+            arrays[f"{name}_rows"] = rows
+            arrays[f"{name}_weights"] = weights.astype(np.float16)
+        np.savez_compressed(path.with_suffix(".npz"), allow_pickle=False, **arrays)
         path.with_suffix(".json").write_text(
             json.dumps({"classes": self.classes, **self.meta}, indent=2), encoding="utf-8"
         )
@@ -252,9 +276,17 @@ class LinearModel:
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
-            coef = arrays["coef"]  # float16: made float32 block by block, kept rows only
-            intercept = arrays["intercept"].astype(np.float32)
-            idf = arrays["idf"].astype(np.float32)
         classes = meta.pop("classes")
-        return cls(classes, coef, intercept, HashedTfidf(idf), meta)
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
+            intercept = arrays["intercept"].astype(np.float32)
+            features = HashedTfidf(arrays["idf"].astype(np.float32))
+            if "coef" in arrays.files:
+                # The whole matrix, as files written before 2026-12-05 keep it (custom intents
+                # trained then still load; retraining makes the smaller file).
+                return cls.from_coef(classes, arrays["coef"], intercept, features, meta)
+            blocks = tuple(
+                BlockWeights(arrays[f"{name}_rows"], arrays[f"{name}_weights"], size)
+                for name, size in BLOCKS
+            )
+            dense = arrays["dense"].astype(np.float32)
+        return cls(classes, intercept, features, meta, (blocks[0], blocks[1]), dense)
