@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
 from socialdesk.adapters.classifiers.intents import RULES, builtin_intent, is_question
-from socialdesk.adapters.classifiers.language import LanguageGuesser
+from socialdesk.adapters.classifiers.language import BATCH_WALK_MIN, LanguageGuesser
 from socialdesk.adapters.classifiers.spam import spam_probability
 
 
@@ -44,6 +45,42 @@ def test_language_set_is_narrowed_and_checked() -> None:
     }
     with pytest.raises(ValueError, match=r"unknown language code.*xx"):
         LanguageGuesser(("en", "xx"))
+
+
+PHRASES = (
+    "where is my parcel order refund thanks great awful help please",
+    "dónde está mi pedido gracias ayuda por favor nunca llegó",
+    "wo ist mein Paket danke hilfe bitte kaputt angekommen",
+    "où est ma commande merci aide jamais arrivée",
+    "где моя посылка спасибо помогите пожалуйста",
+    "我的 包裹 在 哪里 谢谢 帮助",
+    "gdje je moj paket hvala где је мој пакет хвала",
+    "buyurtmam qayerda rahmat буюртмам қаерда",
+    "😡 🙏 @brand #fail https://t.co/x 0800 123",
+)
+WORDS = [word for phrase in PHRASES for word in phrase.split()]
+
+
+def batch_of_posts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    posts = [" ".join(rng.choices(WORDS, k=rng.randint(1, 30))) for _ in range(count)]
+    posts += ["", "😡😡😡", "WHERE IS MY ORDER", "bad \ud800 escape", "долго " * 200]
+    return posts
+
+
+@pytest.mark.parametrize("languages", [None, ("en", "sr", "uz", "ru", "hr")])
+def test_a_batch_is_guessed_as_one_post_at_a_time(languages: tuple[str, ...] | None) -> None:
+    """The batch walk gives py3langid's own answers (one post at a time is py3langid's loop),
+    including languages it knows under two scripts (sr, uz) and posts too long to walk along."""
+    guesser = LanguageGuesser(languages) if languages else LanguageGuesser()
+    posts = batch_of_posts(seed=len(languages or ()), count=300)
+    assert len(posts) >= BATCH_WALK_MIN
+    together = guesser.guess_many(posts)
+    alone = [guesser.guess(post) for post in posts]
+    assert [language for language, _ in together] == [language for language, _ in alone]
+    # float32 sums in another order: the fifth decimal may differ
+    assert max(abs(a[1] - b[1]) for a, b in zip(together, alone, strict=True)) < 1e-4
+    assert len({language for language, _ in together}) >= 4
 
 
 def test_spam_scores_bait_high_and_care_posts_low() -> None:

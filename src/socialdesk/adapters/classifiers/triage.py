@@ -118,6 +118,7 @@ class ModelTriage:
             else None
         )
         version = self.version
+        languages = self.language.guess_many(batch)
         results = []
         for i, text in enumerate(batch):
             probabilities = {
@@ -134,7 +135,7 @@ class ModelTriage:
                     text, positive=probabilities["positive"], needs_response=needs_p
                 )
                 intent_model = "builtin"
-            language, language_p = self.language.guess(text)
+            language, language_p = languages[i]
             results.append(
                 TextSignals(
                     sentiment=label,
