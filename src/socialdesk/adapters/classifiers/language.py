@@ -13,7 +13,6 @@ and the same guesses (probabilities agree to the fifth decimal: float32 sums in 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,7 +74,7 @@ class LanguageGuesser:
         self._identifier = LanguageIdentifier(
             ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row
         )
-        self._walk = BatchWalk(ptc, pc, classes, nextmove, row, output)
+        self._walk = BatchWalk(self._identifier)
 
     def guess(self, text: str) -> tuple[str, float]:
         return self.guess_many([text])[0]
@@ -90,7 +89,8 @@ class LanguageGuesser:
                 cleaned[i] = clean
         walked = {}
         if len(cleaned) >= BATCH_WALK_MIN:
-            data = {i: _bytes(clean) for i, clean in cleaned.items()}
+            # the bytes py3langid reads: lowered if all capitals, NFC, UTF-8
+            data = {i: LanguageIdentifier._encode(clean) for i, clean in cleaned.items()}
             short = [i for i, b in data.items() if len(b) <= BATCH_WALK_MAX_BYTES]
             walked = dict(zip(short, self._walk.classify([data[i] for i in short]), strict=True))
         for i, clean in cleaned.items():
@@ -102,42 +102,21 @@ class LanguageGuesser:
         return found
 
 
-def _bytes(text: str) -> bytes:
-    """What py3langid reads of a text: lowered if all capitals, NFC, UTF-8 (lone surrogates
-    passed through)."""
-    if text.isupper():
-        text = text.lower()
-    return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
-
-
 class BatchWalk:
     """py3langid's scoring (naive Bayes over the features its byte automaton emits; probabilities
     normalised as its `norm_probs`) for many texts at once, on numpy views of its tables."""
 
-    def __init__(
-        self,
-        ptc: NDArray[np.float16],
-        pc: NDArray[np.float32],
-        classes: list[str],
-        nextmove: Any,
-        row: Any,
-        output: list[int],
-    ) -> None:
-        self.classes = classes
-        self.ptc = ptc
-        self.pc = pc
+    def __init__(self, identifier: LanguageIdentifier) -> None:
+        self.classes: list[str] = identifier.nb_classes
+        self.ptc: NDArray[np.float16] = identifier.nb_ptc
+        self.pc: NDArray[np.float32] = identifier.nb_pc
+        nextmove, row = identifier.tk_nextmove, identifier.tk_row  # stdlib arrays
         self.next = np.frombuffer(nextmove, dtype=np.dtype(nextmove.typecode))
         self.rowbase = np.frombuffer(row, dtype=np.dtype(row.typecode)).astype(np.int64) << 8
-        self.output = np.asarray(output, dtype=np.int32)
-        # A language py3langid knows under two scripts (sr, uz) has two columns: folded into the
-        # first, as its classify does.
-        first: dict[str, int] = {}
-        self.aliases: list[tuple[int, int]] = []
-        for i, language in enumerate(classes):
-            if language in first:
-                self.aliases.append((first[language], i))
-            else:
-                first[language] = i
+        self.output = np.asarray(identifier.tk_output, dtype=np.int32)
+        # A language py3langid knows under two scripts (sr, uz) has two columns: the second is
+        # folded into the first, as its classify does with these pairs.
+        self.aliases: list[tuple[int, int]] = identifier._alias_pairs
 
     def classify(self, texts: list[bytes]) -> list[tuple[str, float]]:
         """(language, probability) per text (non-empty byte strings)."""

@@ -115,8 +115,8 @@ def fewest_phone_digits(region: str) -> int:
     and prefixes only add to them), so it is not asked. Most posts have none or a few: on
     TweetEval validation 97% have under 6 digits, the smallest count for the default region
     (US national numbers have 10; Austria's, Germany's and Iran's shortest with their
-    country code, 6), and the matcher was a fifth of what PII scanning and the rest of
-    triage's Python cost a tweet.
+    country code, 6), and asking the matcher of every one cost the rest of triage's Python
+    about 6% (0.290-0.298 -> 0.273-0.277 ms a tweet without it).
     """
     international = [
         (str(meta.country_code), meta)
