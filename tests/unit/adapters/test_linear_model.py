@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +12,13 @@ import pytest
 from scipy import sparse
 
 from socialdesk.adapters.classifiers.linear import (
+    CACHED_WORDS,
     CHAR_FEATURES,
     WORD_FEATURES,
     BlockWeights,
     HashedTfidf,
     LinearModel,
+    _char_wb_indices,
 )
 
 TEXTS = ["my parcel never came", "love the new app!", "refund please, order 1234", ""]
@@ -95,3 +99,32 @@ def test_a_file_with_the_whole_matrix_still_loads(tmp_path: Path) -> None:
     expected = word @ whole[:, :WORD_FEATURES].T + char @ whole[:, WORD_FEATURES:].T
     assert np.allclose(loaded.logits(TEXTS), expected, atol=1e-4)
     assert loaded.blocks[0].lookup is not None  # 5% used: its rows only
+
+
+def test_counts_add_up_repeated_ngrams() -> None:
+    """A text's repeated n-grams become one feature each with their count, in either block."""
+    word, char = HashedTfidf().counts(["No no NO", ""])
+    assert word.shape == (2, WORD_FEATURES)
+    assert char.shape == (2, CHAR_FEATURES)
+    assert word[1].nnz == char[1].nnz == 0
+    expected = {zlib.crc32(b"no") % WORD_FEATURES: 3, zlib.crc32(b"no no") % WORD_FEATURES: 2}
+    assert dict(zip(word[0].indices.tolist(), word[0].data.tolist(), strict=True)) == expected
+    # " no " padded: " n", "no", "o ", " no", "no ", " no " -- each once per word, three words
+    assert sorted(char[0].data.tolist()) == [3.0] * 6
+
+
+def test_the_word_cache_is_bounded_in_entries_and_bytes() -> None:
+    """Every new word a live desk meets is cached; the cache must stop at CACHED_WORDS and stay
+    small when full (it once kept tuples of Python ints: 227 MB for 200,000 words)."""
+    _char_wb_indices.cache_clear()
+    words = [f"w{i:06d}x" for i in range(CACHED_WORDS + 5000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        HashedTfidf().counts([" ".join(words[i : i + 100]) for i in range(0, len(words), 100)])
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        _char_wb_indices.cache_clear()
+    assert _char_wb_indices.cache_info().maxsize == CACHED_WORDS
+    assert grown < 25 * 2**20, f"a full word cache took {grown / 2**20:.1f} MB"

@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 import zlib
-from collections import Counter
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -49,12 +49,12 @@ class HashedTfidf:
 
     def counts(self, texts: list[str]) -> Counts:
         """Hashed n-gram counts (word block, character block): the costly, model-free half."""
-        word_rows: list[Counter[int]] = []
-        char_rows: list[Counter[int]] = []
+        word_rows: list[list[int]] = []
+        char_rows: list[list[int]] = []
         for text in texts:
             cleaned = normalise_for_model(text)[:MAX_CHARS].lower()
-            word_rows.append(_word_counts(cleaned))
-            char_rows.append(_char_counts(cleaned))
+            word_rows.append(_word_indices(cleaned))
+            char_rows.append(_char_indices(cleaned))
         return _csr(word_rows, WORD_FEATURES), _csr(char_rows, CHAR_FEATURES)
 
     def fit(self, texts: list[str], min_df: int = 2) -> HashedTfidf:
@@ -86,27 +86,37 @@ class HashedTfidf:
         return sparse.hstack([word, char]).tocsr()
 
 
-def _word_counts(text: str) -> Counter[int]:
+def _word_indices(text: str) -> list[int]:
     tokens = TOKEN.findall(text)
     grams = itertools.chain(tokens, map(" ".join, itertools.pairwise(tokens)))
-    return Counter(_hash(gram) % WORD_FEATURES for gram in grams)
+    return [_hash(gram) % WORD_FEATURES for gram in grams]
 
 
-def _char_counts(text: str) -> Counter[int]:
-    # Counter counts in C; the per-word grams come from the cache
-    return Counter(itertools.chain.from_iterable(map(_char_wb_indices, text.split())))
+def _char_indices(text: str) -> list[int]:
+    return list(itertools.chain.from_iterable(map(_char_wb_indices, text.split())))
 
 
-@lru_cache(maxsize=200_000)
-def _char_wb_indices(word: str) -> tuple[int, ...]:
+# A live desk meets new words without end (names, hashtags, typos: 87,126 distinct ones in the
+# 47,443 TweetEval training tweets), so the cache is bounded by what it may hold, not by how often
+# it helps: 50,000 words keep 90% of that stream's words, 20,000 87%, 100,000 90.5%. Each word's
+# indices sit in a compact array: filled, the cache takes 13-18 MB, where 200,000 words as
+# tuples of Python ints took 227 MB (2026-12-05).
+CACHED_WORDS = 50_000
+
+
+@lru_cache(maxsize=CACHED_WORDS)
+def _char_wb_indices(word: str) -> array[int]:
     """Hashed character 2-5-grams of one word padded with a space on either side. Words repeat
     across posts, so their grams are computed once and remembered."""
     padded = f" {word} "
     length = len(padded)
-    return tuple(
-        _hash(padded[i : i + n]) % CHAR_FEATURES
-        for n in range(2, min(5, length) + 1)
-        for i in range(length - n + 1)
+    return array(
+        "i",
+        (
+            _hash(padded[i : i + n]) % CHAR_FEATURES
+            for n in range(2, min(5, length) + 1)
+            for i in range(length - n + 1)
+        ),
     )
 
 
@@ -114,14 +124,17 @@ def _hash(gram: str) -> int:
     return zlib.crc32(gram.encode("utf-8", "surrogatepass"))
 
 
-def _csr(rows: list[Counter[int]], width: int) -> sparse.csr_matrix:
+def _csr(rows: list[list[int]], width: int) -> sparse.csr_matrix:
+    """Texts x features counts from each text's feature indices, repeats and all: SciPy adds up
+    the repeats in C (a Counter per text took a third longer: 49 -> 38 us a tweet in batches)."""
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    np.cumsum(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)), out=indptr[1:])
     count = int(indptr[-1])
-    chained = itertools.chain.from_iterable
-    indices = np.fromiter(chained(rows), dtype=np.int32, count=count)
-    data = np.fromiter(chained(map(Counter.values, rows)), dtype=np.float32, count=count)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    indices = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=count)
+    ones = np.ones(count, dtype=np.float32)
+    matrix = sparse.csr_matrix((ones, indices, indptr), shape=(len(rows), width))
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _weigh_block(block: sparse.csr_matrix, idf: NDArray[np.float32]) -> sparse.csr_matrix:
