@@ -127,4 +127,4 @@ def test_the_word_cache_is_bounded_in_entries_and_bytes() -> None:
         tracemalloc.stop()
         _char_wb_indices.cache_clear()
     assert _char_wb_indices.cache_info().maxsize == CACHED_WORDS
-    assert grown < 25 * 2**20, f"a full word cache took {grown / 2**20:.1f} MB"
+    assert grown < 10 * 2**20, f"a full word cache took {grown / 2**20:.1f} MB"
