@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from socialdesk.adapters.classifiers import BUILTIN_MODELS
+from socialdesk.adapters.classifiers.encoder import MAX_TOKENS
 from socialdesk.adapters.classifiers.triage import ModelTriage
 from socialdesk.domain.triage import SENTIMENTS
 
@@ -118,3 +121,37 @@ def test_both_encoders_share_the_pool_and_arena(model: ModelTriage) -> None:
         assert not options.use_per_session_threads
         assert not options.enable_mem_pattern
         assert options.get_session_config_entry("session.use_env_allocators") == "1"
+
+
+def test_the_encoders_share_one_tokenizer_and_its_tokens(model: ModelTriage) -> None:
+    """The shipped encoders ship the same tokenizer file: the general encoder takes the triage
+    encoder's tokenizer (one copy in memory) and reads the token ids made for it, so custom
+    intents tokenise each text once."""
+    general = model.general()
+    assert general.tokenizer is model.encoder.tokenizer
+    texts = ["my card never arrived 😡", "", "🙂", "x " * 40_000, "Привет 世界 hello \ud800"]
+    tokens = model.encoder.tokenize(texts)
+    assert max(map(len, tokens)) == MAX_TOKENS
+    assert [t[0] for t in tokens] == [model.encoder.tokenizer.token_to_id("[CLS]")] * len(texts)
+    assert np.array_equal(general.embed_tokens(tokens), general.embed(texts))
+
+
+def test_a_general_encoder_with_another_tokenizer_tokenises_for_itself(tmp_path: Path) -> None:
+    """Models built apart (another tokenizer file beside the general encoder): custom intents
+    still read the general encoder's vectors of its own tokens."""
+    from socialdesk.ml.datasets import Labelled
+    from socialdesk.ml.intents import train_intents
+
+    models = tmp_path / "models"
+    shutil.copytree(BUILTIN_MODELS, models)
+    spec = json.loads((models / "general" / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["truncation"]["max_length"] = 256  # another file; the runtime sets its own limit
+    (models / "general" / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    triage = ModelTriage(models, custom=tmp_path, threads=1)
+    general = triage.general()
+    assert general.tokenizer is not triage.encoder.tokenizer
+    texts = [f"card never arrived {i}" for i in range(6)] + [f"exchange rate {i}" for i in range(6)]
+    labels = ["card_arrival"] * 6 + ["exchange_rate"] * 6
+    train_intents(Labelled(texts, labels), general, tmp_path, seed=1)
+    found = triage.classify(["my card has not arrived", "what is the exchange rate"])
+    assert [s.intent for s in found] == ["card_arrival", "exchange_rate"]

@@ -95,14 +95,17 @@ class ModelTriage:
         """The general sentence encoder, loaded when the first custom intents need it."""
         with self._lock:
             if self._general is None:
-                self._general = OnnxEncoder(self.general_path, threads=self.threads)
+                self._general = OnnxEncoder(
+                    self.general_path, threads=self.threads, shares=self.encoder
+                )
             return self._general
 
     def classify(self, texts: Sequence[str]) -> list[TextSignals]:
         batch = list(texts)
         if not batch:
             return []
-        vectors = self.encoder.embed(batch)
+        tokens = self.encoder.tokenize(batch)
+        vectors = self.encoder.embed_tokens(tokens)
         counts = self.sentiment.features.counts(batch)  # hashed once, weighed per model
         sentiment = self.w_sentiment * self.encoder.head("sentiment", vectors) + (
             1 - self.w_sentiment
@@ -112,11 +115,12 @@ class ModelTriage:
             + (1 - self.w_needs) * _aligned(self.needs, batch, ["no", "yes"], counts)[:, 1]
         )
         custom = self._current_custom()
-        custom_p = (
-            custom.scores(batch, dense=unit_rows(self.general().embed(batch)), counts=counts)
-            if custom is not None
-            else None
-        )
+        custom_p = None
+        if custom is not None:
+            general = self.general()
+            shared = general.tokenizer is self.encoder.tokenizer
+            dense = general.embed_tokens(tokens) if shared else general.embed(batch)
+            custom_p = custom.scores(batch, dense=unit_rows(dense), counts=counts)
         version = self.version
         languages = self.language.guess_many(batch)
         results = []
