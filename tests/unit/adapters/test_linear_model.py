@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import sparse
 from socialdesk.adapters.classifiers.linear import (
     CACHED_WORDS,
     CHAR_FEATURES,
+    LONGEST_CACHED_WORD,
     WORD_FEATURES,
     BlockWeights,
     HashedTfidf,
@@ -128,3 +130,18 @@ def test_the_word_cache_is_bounded_in_entries_and_bytes() -> None:
         _char_wb_indices.cache_clear()
     assert _char_wb_indices.cache_info().maxsize == CACHED_WORDS
     assert grown < 10 * 2**20, f"a full word cache took {grown / 2**20:.1f} MB"
+
+
+def test_long_words_are_counted_but_not_cached() -> None:
+    """A post of long "words" (pasted codes, key mashing) cannot fill the cache with big entries;
+    its n-grams are counted all the same."""
+    _char_wb_indices.cache_clear()
+    word = "ab" * (LONGEST_CACHED_WORD // 2) + "c"
+    _, char = HashedTfidf().counts([f"{word} {word}", "ok"])
+    assert _char_wb_indices.cache_info().currsize == 1  # "ok" only
+    padded = f" {word} "
+    grams = [padded[i : i + n] for n in range(2, 6) for i in range(len(padded) - n + 1)]
+    assert char[0].sum() == 2 * len(grams)
+    expected = Counter(zlib.crc32(g.encode()) % CHAR_FEATURES for g in grams)
+    found = dict(zip(char[0].indices.tolist(), char[0].data.tolist(), strict=True))
+    assert found == {index: 2 * count for index, count in expected.items()}
