@@ -20,7 +20,7 @@ from socialdesk.adapters.classifiers.linear import (
     BlockWeights,
     HashedTfidf,
     LinearModel,
-    _char_wb_indices,
+    _cached_char_grams,
 )
 
 TEXTS = ["my parcel never came", "love the new app!", "refund please, order 1234", ""]
@@ -118,7 +118,7 @@ def test_counts_add_up_repeated_ngrams() -> None:
 def test_the_word_cache_is_bounded_in_entries_and_bytes() -> None:
     """Every new word a live desk meets is cached; the cache must stop at CACHED_WORDS and stay
     small when full (it once kept tuples of Python ints: 227 MB for 200,000 words)."""
-    _char_wb_indices.cache_clear()
+    _cached_char_grams.cache_clear()
     words = [f"w{i:06d}x" for i in range(CACHED_WORDS + 5000)]
     tracemalloc.start()
     try:
@@ -127,18 +127,18 @@ def test_the_word_cache_is_bounded_in_entries_and_bytes() -> None:
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-        _char_wb_indices.cache_clear()
-    assert _char_wb_indices.cache_info().maxsize == CACHED_WORDS
+        _cached_char_grams.cache_clear()
+    assert _cached_char_grams.cache_info().maxsize == CACHED_WORDS
     assert grown < 10 * 2**20, f"a full word cache took {grown / 2**20:.1f} MB"
 
 
 def test_long_words_are_counted_but_not_cached() -> None:
     """A post of long "words" (pasted codes, key mashing) cannot fill the cache with big entries;
     its n-grams are counted all the same."""
-    _char_wb_indices.cache_clear()
+    _cached_char_grams.cache_clear()
     word = "ab" * (LONGEST_CACHED_WORD // 2) + "c"
     _, char = HashedTfidf().counts([f"{word} {word}", "ok"])
-    assert _char_wb_indices.cache_info().currsize == 1  # "ok" only
+    assert _cached_char_grams.cache_info().currsize == 1  # "ok" only
     padded = f" {word} "
     grams = [padded[i : i + n] for n in range(2, 6) for i in range(len(padded) - n + 1)]
     assert char[0].sum() == 2 * len(grams)

@@ -96,32 +96,6 @@ def _char_indices(text: str) -> list[int]:
     return list(itertools.chain.from_iterable(map(_word_char_indices, text.split())))
 
 
-def _word_char_indices(word: str) -> array[int]:
-    """A word's character n-gram indices, from the cache when the word is short enough to keep
-    the cache small whatever is posted: a 2,000-letter "word" has 8,000 n-grams (32 KB), so
-    20,000 of them would take 640 MB; a word of up to 32 letters at most 126 (about 0.7 KB with
-    its cache entry, 15 MB for a full cache). Longer ones (links, pasted codes, key mashing) are
-    rare and are hashed each time."""
-    return _char_wb_indices(word) if len(word) <= LONGEST_CACHED_WORD else _char_grams(word)
-
-
-# A live desk meets new words without end (names, hashtags, typos: 87,126 distinct ones in the
-# 47,443 TweetEval training tweets), so the cache is bounded by what it may hold, not by how often
-# it helps: 20,000 words keep 87% of that stream's words, 50,000 90%, 100,000 90.5%, and a word
-# missed costs a few microseconds. Each word's indices sit in a compact array: filled with the
-# words of tweets, the cache takes 5-7 MB (15 MB at most: only words of up to LONGEST_CACHED_WORD
-# letters are kept), where 200,000 words as tuples of Python ints took 227 MB (2026-12-05). With
-# custom intents the process is within a few MB of its 300 MB budget, so the cache stays small.
-CACHED_WORDS = 20_000
-LONGEST_CACHED_WORD = 32
-
-
-@lru_cache(maxsize=CACHED_WORDS)
-def _char_wb_indices(word: str) -> array[int]:
-    """`_char_grams` of a word, remembered: words repeat across posts."""
-    return _char_grams(word)
-
-
 def _char_grams(word: str) -> array[int]:
     """Hashed character 2-5-grams of one word padded with a space on either side."""
     padded = f" {word} "
@@ -134,6 +108,28 @@ def _char_grams(word: str) -> array[int]:
             for i in range(length - n + 1)
         ),
     )
+
+
+# A live desk meets new words without end (names, hashtags, typos: 87,126 distinct ones in the
+# 47,443 TweetEval training tweets), so the cache is bounded by what it may hold, not by how often
+# it helps: 20,000 words keep 87% of that stream's words, 50,000 90%, 100,000 90.5%, and a word
+# missed costs a few microseconds. Each word's indices sit in a compact array: filled with the
+# words of tweets, the cache takes 5-7 MB (15 MB at most: only words of up to LONGEST_CACHED_WORD
+# letters are kept), where 200,000 words as tuples of Python ints took 227 MB (2026-12-05). With
+# custom intents the process is within a few MB of its 300 MB budget, so the cache stays small.
+CACHED_WORDS = 20_000
+LONGEST_CACHED_WORD = 32
+# Words repeat across posts: their grams are remembered.
+_cached_char_grams = lru_cache(maxsize=CACHED_WORDS)(_char_grams)
+
+
+def _word_char_indices(word: str) -> array[int]:
+    """A word's character n-gram indices, from the cache when the word is short enough to keep
+    the cache small whatever is posted: a 2,000-letter "word" has 8,000 n-grams (32 KB), so
+    20,000 of them would take 640 MB; a word of up to 32 letters at most 126 (about 0.7 KB with
+    its cache entry, 15 MB for a full cache). Longer ones (links, pasted codes, key mashing) are
+    rare and are hashed each time."""
+    return _cached_char_grams(word) if len(word) <= LONGEST_CACHED_WORD else _char_grams(word)
 
 
 def _hash(gram: str) -> int:
