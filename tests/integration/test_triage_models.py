@@ -71,13 +71,31 @@ def test_odd_input_gets_a_result(model: ModelTriage) -> None:
     assert results[0].language == "und"
 
 
-def test_batch_and_single_agree(model: ModelTriage) -> None:
-    texts = ["my bill is wrong", "love it", "where is my parcel #123?"]
+def test_a_text_gets_the_same_triage_in_any_batch(model: ModelTriage) -> None:
+    """The encoders' int8 activation scales are fixed at export, not worked out per batch: a
+    post's triage does not depend on the posts that share its batch or their length (with
+    scales per batch, one tweet's p(negative) moved by up to 0.15 between batch sizes)."""
+    texts = [
+        "my bill is wrong",
+        "love it",
+        "where is my parcel #123?",
+        "@AcmeHelp worst service ever, my order never arrived and nobody answers",
+        "meh. it's fine I guess",
+        *ODD[1:6],
+    ]
     batch = model.classify(texts)
     single = [model.classify([t])[0] for t in texts]
-    for a, b in zip(batch, single, strict=True):
-        assert a.sentiment == b.sentiment
-        assert abs(a.needs_response_p - b.needs_response_p) < 0.05  # int8 scales per batch
+    others = model.classify([*reversed(texts), "a much longer post about nothing at all " * 9])
+    for result in (single, others[len(texts) - 1 :: -1]):
+        for a, b in zip(batch, result, strict=True):
+            assert a.sentiment == b.sentiment
+            for s in SENTIMENTS:
+                assert abs(a.sentiment_p[s] - b.sentiment_p[s]) <= 1e-4  # rounding to 4 places
+            assert abs(a.needs_response_p - b.needs_response_p) <= 1e-4
+    for encoder in (model.encoder, model.general()):
+        together = encoder.embed(texts)
+        alone = np.vstack([encoder.embed([t]) for t in texts])
+        assert np.allclose(together, alone, rtol=0, atol=1e-6)
 
 
 def test_custom_intents_replace_the_builtin_taxonomy(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ One forward pass per text gives a sentence vector; small linear heads read senti
 needs-response from it, and custom intent models use it as features. Texts are tokenised with the
 `tokenizers` library from the tokenizer file that ships beside the model, sorted by length and run
 in batches, so short posts are not padded to the length of long ones. No torch at run time.
+The int8 models quantise each layer's input with a scale fixed at export, not one worked out per
+batch, so a text's vector (and its triage) does not depend on the texts batched with it
+(`fix_activation_scales` in ml/encoder.py).
 
 Every encoder in a process runs on one onnxruntime thread pool, sized by the first encoder made
 (`threads`). With a pool per session, custom intents (two encoders a text) ran one text at a time
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +69,41 @@ def open_session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def load_tokenizer(spec: str) -> Tokenizer:
+    """The tokenizer from its JSON, cutting texts at MAX_TOKENS and padding nothing (batches are
+    padded by `padded_batches`)."""
+    tokenizer = Tokenizer.from_str(spec)
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def token_ids(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids per text as the encoders read them: normalised as in training, an empty post as
+    ".", [CLS] and [SEP] included. `encode_batch_fast` gives the same ids as `encode_batch`
+    without working out each token's character offsets, which we never read: 52-58 -> 35-39 us
+    a tweet (Intel Xeon, 2026-12-05)."""
+    encodings = tokenizer.encode_batch_fast([normalise_for_model(t) or "." for t in texts])
+    return [encoding.ids for encoding in encodings]
+
+
+def padded_batches(
+    tokens: list[list[int]],
+) -> Iterator[tuple[list[int], dict[str, NDArray[np.int64]]]]:
+    """The texts' positions and the encoder's inputs, BATCH texts at a time sorted by length, so
+    short posts are not padded to the length of long ones."""
+    order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+    for start in range(0, len(order), BATCH):
+        chunk = order[start : start + BATCH]
+        width = len(tokens[chunk[-1]])  # the longest: sorted by length
+        ids = np.zeros((len(chunk), width), dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
+        for row, i in enumerate(chunk):
+            ids[row, : len(tokens[i])] = tokens[i]
+            mask[row, : len(tokens[i])] = 1
+        yield chunk, {"input_ids": ids, "attention_mask": mask}
+
+
 class OnnxEncoder:
     def __init__(
         self, model_dir: Path, threads: int = 2, *, shares: OnnxEncoder | None = None
@@ -81,19 +120,14 @@ class OnnxEncoder:
         if shares is not None and shares.tokenizer_digest == self.tokenizer_digest:
             self.tokenizer: Tokenizer = shares.tokenizer
         else:
-            self.tokenizer = Tokenizer.from_str(spec.decode("utf-8"))
-            self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            self.tokenizer.no_padding()
+            self.tokenizer = load_tokenizer(spec.decode("utf-8"))
         self.session = open_session(model_dir / "encoder.onnx", threads)
         with np.load(model_dir / "heads.npz", allow_pickle=False) as heads:
             self.heads = {name: heads[name].astype(np.float32) for name in heads.files}
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
-        """Token ids per text, [CLS] and [SEP] included, at most MAX_TOKENS. `encode_batch_fast`
-        gives the same ids as `encode_batch` without working out each token's character offsets,
-        which we never read: 52-58 -> 35-39 us a tweet (Intel Xeon, 2026-12-05)."""
-        encodings = self.tokenizer.encode_batch_fast([normalise_for_model(t) or "." for t in texts])
-        return [encoding.ids for encoding in encodings]
+        """Token ids per text, [CLS] and [SEP] included, at most MAX_TOKENS (`token_ids`)."""
+        return token_ids(self.tokenizer, texts)
 
     def embed(self, texts: list[str]) -> NDArray[np.float32]:
         """Sentence vectors (mean of token states), one row per text, in the given order."""
@@ -102,16 +136,8 @@ class OnnxEncoder:
     def embed_tokens(self, tokens: list[list[int]]) -> NDArray[np.float32]:
         """Sentence vectors of texts already tokenised by this encoder's tokenizer."""
         out = np.zeros((len(tokens), self.dim), dtype=np.float32)
-        order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
-            width = len(tokens[chunk[-1]])  # the longest: sorted by length
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for row, i in enumerate(chunk):
-                ids[row, : len(tokens[i])] = tokens[i]
-                mask[row, : len(tokens[i])] = 1
-            (pooled,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        for chunk, inputs in padded_batches(tokens):
+            (pooled,) = self.session.run(None, inputs)
             out[chunk] = pooled
         return out
 
