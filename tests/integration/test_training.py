@@ -61,6 +61,7 @@ def test_fine_tune_export_and_load(tmp_path: Path) -> None:
         version="test",
         classes={"sentiment": ["negative", "neutral", "positive"]},
         calibration=texts,
+        threads=1,
     )
     assert {"encoder.onnx", "heads.npz", "tokenizer.json", "encoder.json"} <= {
         p.name for p in tmp_path.iterdir()

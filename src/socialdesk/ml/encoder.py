@@ -146,11 +146,12 @@ def export(
     version: str,
     classes: dict[str, list[str]],
     calibration: list[str],
+    threads: int = 2,
 ) -> None:
     """Write encoder.onnx (int8, per-channel, activation scales fixed from `calibration`),
     heads.npz, tokenizer.json and encoder.json."""
     model = trained.model
-    _export_pooled(model, model.pooled, trained.tokenizer, out_dir, calibration)
+    _export_pooled(model, model.pooled, trained.tokenizer, out_dir, calibration, threads)
     heads = {}
     for name, layer in model.heads.items():
         heads[f"{name}_w"] = layer.weight.detach().numpy().astype(np.float32)
@@ -165,7 +166,7 @@ def export(
     )
 
 
-def export_general(out_dir: Path, calibration: list[str]) -> None:
+def export_general(out_dir: Path, calibration: list[str], threads: int = 2) -> None:
     """The unchanged all-MiniLM-L6-v2 (all six layers, int8) as a general sentence encoder.
 
     The shared triage encoder is tuned for sentiment and complaints and cut to three layers; an
@@ -186,7 +187,7 @@ def export_general(out_dir: Path, calibration: list[str]) -> None:
         return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     with torch.no_grad():
-        _export_pooled(encoder, pooled, tokenizer, out_dir, calibration)
+        _export_pooled(encoder, pooled, tokenizer, out_dir, calibration, threads)
     np.savez(out_dir / "heads.npz")
     _write_card(
         out_dir,
@@ -203,6 +204,7 @@ def _export_pooled(
     tokenizer: Any,
     out_dir: Path,
     calibration: list[str],
+    threads: int,
 ) -> None:
     """Export `pooled(input_ids, attention_mask)` of the torch module `owner` to int8 ONNX
     (opset 17, dynamic batch and length; activation scales fixed from the `calibration` texts)
@@ -247,7 +249,7 @@ def _export_pooled(
     os.remove(fp32)
     drop_nan_guards(out_dir / "encoder.onnx")
     shutil.copy(minilm_dir() / "tokenizer.json", out_dir / "tokenizer.json")
-    fix_activation_scales(out_dir / "encoder.onnx", calibration)
+    fix_activation_scales(out_dir / "encoder.onnx", calibration, threads=threads)
 
 
 def drop_nan_guards(path: Path) -> int:

@@ -128,12 +128,13 @@ def train_all(
             version=version,
             classes={"sentiment": SENTIMENT, "needs_response": NEEDS_RESPONSE},
             calibration=calibration,
+            threads=threads,
         )
     else:  # an encoder exported before its activation scales were fixed gets them now
         fix_activation_scales(out / "encoder.onnx", calibration, threads=threads)
     if not reuse_encoder or not (out / "general" / "encoder.onnx").exists():
         tick("general encoder", 0, 1)
-        export_general(out / "general", calibration)
+        export_general(out / "general", calibration, threads)
         tick("general encoder", 1, 1)
     else:
         fix_activation_scales(out / "general" / "encoder.onnx", calibration, threads=threads)
