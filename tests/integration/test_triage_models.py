@@ -28,6 +28,15 @@ def test_the_model_card_records_validation_figures() -> None:
     assert size < 60 * 1024 * 1024, "model files must stay small enough to ship"
 
 
+def test_the_model_version_names_the_files_that_ship() -> None:
+    """Messages store the model's version: it ends with a digest of the model files and the
+    ensemble, so a changed file without `socialdesk triage train` making a new card fails here."""
+    from socialdesk.ml.train import model_digest
+
+    card = json.loads((BUILTIN_MODELS / "triage.json").read_text())
+    assert card["version"].endswith("-" + model_digest(BUILTIN_MODELS, card["ensemble"]))
+
+
 def test_clear_cases(model: ModelTriage) -> None:
     angry, happy, question = model.classify(
         [

@@ -9,6 +9,7 @@ stratified fifth of the complaints, which has no validation file of its own). Th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -156,16 +157,17 @@ def train_all(
     w_sentiment, recall_val = _best_weight(enc_s, lin_s, sentiment_recall)
     w_needs, _ = _best_weight(enc_c, lin_c, lambda p: _best_threshold(p[:, 1], truth_c)[1])
     threshold, f1_dev = _best_threshold((w_needs * enc_c + (1 - w_needs) * lin_c)[:, 1], truth_c)
+    ensemble = {
+        "sentiment_encoder_weight": w_sentiment,
+        "needs_response_encoder_weight": w_needs,
+        "needs_response_threshold": threshold,
+    }
     card = {
-        "version": version,
+        "version": f"{version}-{model_digest(out, ensemble)}",
         "encoder": shipped.version,
         "seed": seed,
         "layers": layers,
-        "ensemble": {
-            "sentiment_encoder_weight": w_sentiment,
-            "needs_response_encoder_weight": w_needs,
-            "needs_response_threshold": threshold,
-        },
+        "ensemble": ensemble,
         "validation": {
             "sentiment_macro_recall": round(recall_val, 4),
             "sentiment_macro_recall_encoder_only": round(sentiment_recall(enc_s), 4),
@@ -189,6 +191,18 @@ def train_all(
     }
     (out / "triage.json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     return card
+
+
+def model_digest(models: Path, ensemble: dict[str, float]) -> str:
+    """Eight hex digits of SHA-256 over everything that decides a triage result (the encoder, its
+    heads, the n-gram models and the ensemble's weights and threshold), the end of the model's
+    version. Stored messages carry that version; a version made only of the date, seed and
+    depth stayed the same when the same day's encoder changed how it quantises."""
+    digest = hashlib.sha256()
+    for name in ("encoder.onnx", "heads.npz", "sentiment.npz", "needs_response.npz"):
+        digest.update((models / name).read_bytes())
+    digest.update(json.dumps(ensemble, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()[:8]
 
 
 def _aligned(p: NDArray[np.float32], have: list[str], want: list[str]) -> NDArray[np.float32]:
