@@ -316,15 +316,18 @@ def fix_activation_scales(path: Path, texts: list[str], *, threads: int = 2) -> 
     quantisers = [node for node in graph.node if node.op_type == "DynamicQuantizeLinear"]
     if not quantisers:
         return 0
-    ranges = _activation_ranges(model, [q.input[0] for q in quantisers], path, texts, threads)
+    names = [q.input[0] for q in quantisers]
+    ranges = _activation_ranges(model, names, path.parent / "tokenizer.json", texts, threads)
     weights = {tensor.name for tensor in graph.initializer}
     users: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
             users.setdefault(name, []).append(node)
     made_by = {output: node for node in graph.node for output in node.output}
-    replaced: dict[int, list[Any]] = {}  # id of a node -> the nodes standing in its place
-    gone: set[int] = set()
+    # A node is named here by its first output (unique in an ONNX graph): ids of protobuf
+    # wrappers are not a node's identity.
+    replaced: dict[str, list[Any]] = {}  # a node -> the nodes standing in its place
+    gone: set[str] = set()
     for quantiser in quantisers:
         x = quantiser.input[0]
         quantised, scale_name, _ = quantiser.output
@@ -337,7 +340,7 @@ def fix_activation_scales(path: Path, texts: list[str], *, threads: int = 2) -> 
                 numpy_helper.from_array(np.array(zero, np.uint8), f"{x}_fixed_zero_point"),
             ]
         )
-        replaced[id(quantiser)] = [
+        replaced[quantiser.output[0]] = [
             helper.make_node(
                 "QuantizeLinear",
                 [x, f"{x}_fixed_scale", f"{x}_fixed_zero_point"],
@@ -345,7 +348,7 @@ def fix_activation_scales(path: Path, texts: list[str], *, threads: int = 2) -> 
                 name=f"{quantiser.name}_fixed",
             )
         ]
-        gone.add(id(quantiser))
+        gone.add(quantiser.output[0])
         for product in users[quantised]:
             cast = _only_user(users, product.output[0], "Cast")
             rescale = _only_user(users, cast.output[0], "Mul")
@@ -365,7 +368,7 @@ def fix_activation_scales(path: Path, texts: list[str], *, threads: int = 2) -> 
                 out, dropped = add.output[0], [product, cast, rescale, scales, add]
             else:
                 out, dropped = rescale.output[0], [product, cast, rescale, scales]
-            replaced[id(product)] = [
+            replaced[product.output[0]] = [
                 helper.make_node(
                     "MatMulIntegerToFloat",
                     fused_inputs,
@@ -374,12 +377,12 @@ def fix_activation_scales(path: Path, texts: list[str], *, threads: int = 2) -> 
                     domain="com.microsoft",
                 )
             ]
-            gone.update(id(node) for node in dropped)
+            gone.update(node.output[0] for node in dropped)
     nodes = list(graph.node)
     del graph.node[:]
     for node in nodes:
-        graph.node.extend(replaced.get(id(node), []))
-        if id(node) not in gone:
+        graph.node.extend(replaced.get(node.output[0], []))
+        if node.output[0] not in gone:
             graph.node.append(node)
     if not any(op.domain == "com.microsoft" for op in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
@@ -396,7 +399,7 @@ def _only_user(users: dict[str, list[Any]], name: str, op_type: str) -> Any:
 
 
 def _activation_ranges(
-    model: Any, names: list[str], path: Path, texts: list[str], threads: int
+    model: Any, names: list[str], tokenizer_file: Path, texts: list[str], threads: int
 ) -> dict[str, tuple[float, float]]:
     """The least and greatest value each named tensor takes over the texts' real tokens (padding
     is masked out of everything the encoder returns, so its values need no room), zero included
@@ -416,13 +419,8 @@ def _activation_ranges(
     probe.graph.output.extend(
         helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in names
     )
-    probe_path = path.with_name(f"{path.stem}.probe.onnx")
-    onnx.save(probe, str(probe_path))
-    try:
-        session = open_session(probe_path, threads)
-    finally:
-        probe_path.unlink()
-    tokenizer = load_tokenizer((path.parent / "tokenizer.json").read_text(encoding="utf-8"))
+    session = open_session(probe.SerializeToString(), threads)
+    tokenizer = load_tokenizer(tokenizer_file.read_text(encoding="utf-8"))
     low = dict.fromkeys(names, 0.0)
     high = dict.fromkeys(names, 0.0)
     for _, inputs in padded_batches(token_ids(tokenizer, texts)):

@@ -37,7 +37,7 @@ _pool_lock = threading.Lock()
 _pool_made = False
 
 
-def open_session(path: Path, threads: int) -> ort.InferenceSession:
+def open_session(model: Path | bytes, threads: int) -> ort.InferenceSession:
     """An onnxruntime session on the process's shared thread pool, which the first call makes
     with `threads` (it cannot be resized), and on its shared memory arena. Every session in the
     process must come from here: once the pool exists, onnxruntime refuses a session with
@@ -66,7 +66,8 @@ def open_session(path: Path, threads: int) -> ort.InferenceSession:
     options.enable_mem_pattern = False
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    source = str(model) if isinstance(model, Path) else model  # a file, or a graph made in memory
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def load_tokenizer(spec: str) -> Tokenizer:
