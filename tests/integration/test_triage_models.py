@@ -70,6 +70,18 @@ ODD = [
 ]
 
 
+def test_emoji_are_read_not_unknown(model: ModelTriage) -> None:
+    """The encoder's vocabulary has no emoji: each was one [UNK] token, so "😡😡😡" and "😍" got
+    the same sentiment (0.10/0.46/0.45 and 0.10/0.45/0.45). They are read as their names now."""
+    common = "😂❤😍😭😊🙏😘💕🔥😁👍😩😒👌😡🙄👎😤🤬💔🎉✨⭐😱"
+    tokens = model.encoder.tokenize(list(common))
+    assert model.encoder.tokenizer.token_to_id("[UNK]") not in {t for row in tokens for t in row}
+    angry, love, thumbs_down = model.classify(["😡😡😡", "😍", "👎"])
+    assert angry.sentiment == "negative"
+    assert love.sentiment == "positive"
+    assert thumbs_down.sentiment == "negative"
+
+
 def test_odd_input_gets_a_result(model: ModelTriage) -> None:
     results = model.classify(ODD)
     assert len(results) == len(ODD)

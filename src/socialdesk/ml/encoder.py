@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-MAX_TOKENS = 64
+from socialdesk.adapters.classifiers.encoder import (
+    MAX_TOKENS,
+    load_tokenizer,
+    open_session,
+    padded_batches,
+    token_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -406,13 +412,6 @@ def _activation_ranges(
     so that it stays exact."""
     import onnx
     from onnx import TensorProto, helper
-
-    from socialdesk.adapters.classifiers.encoder import (
-        load_tokenizer,
-        open_session,
-        padded_batches,
-        token_ids,
-    )
 
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
