@@ -27,6 +27,14 @@ def kinds(text: str) -> list[tuple[str, str]]:
         ("account ending 4821 was charged", [("account_number", "*821")]),
         ("I live at 221 Baker Street", [("postal_address", "[street address]")]),
         ("London NW1 6XE", [("postal_address", "NW1 ***")]),
+        ("send it to 42 elm st please", [("postal_address", "[street address]")]),
+        ("i live at 1600 pennsylvania ave nw", [("postal_address", "[street address]")]),
+        ("ship to PO Box 1234", [("postal_address", "[street address]")]),
+        ("p.o. box 55 is mine", [("postal_address", "[street address]")]),
+        (
+            "12 Oak Lane, Austin, TX 78701-1234",
+            [("postal_address", "[street address]"), ("postal_address", "[town], TX 787**")],
+        ),
     ],
 )
 def test_finds_personal_data_and_masks_it(text: str, expected: list[tuple[str, str]]) -> None:
@@ -42,6 +50,13 @@ def test_finds_personal_data_and_masks_it(text: str, expected: list[tuple[str, s
         "version 2.14.4 released on 2026-11-26",
         "😡😡😡",
         "",
+        # counts and names that end in a street word, from TweetEval and made up
+        "5 people on the street",
+        "waited 3 hours down the road",
+        "2 a St Pattys party",
+        "28-22 grand st",
+        "12 other Street Artists from Iran",
+        "got it, OK 12345 is my order",
     ],
 )
 def test_no_false_alarms(text: str) -> None:

@@ -22,11 +22,35 @@ EMAIL = re.compile(
     r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"
 )
 CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+CARD_DIGITS = 13  # the fewest a CARD match holds
 IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 STREET = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
     r"Terrace|Close|Crescent|Straße|Strasse|Rue)\b\.?"
+)
+# Posts are often all lower case ("send it to 42 elm st"). Lower-case street lines take only the
+# unambiguous street words, the number must stand alone (not "28-22 grand st", a score), and
+# none of the words before the street word may be a function word or one that counts something
+# else ("5 people on the street", "3 hours down the road", "2 a St Pattys party" are not
+# addresses).
+STREET_LOWER = re.compile(
+    r"(?i)(?<![\w-])\d{1,5}[a-z]?\s+(?!(?:[a-z']+\s+){0,2}?(?:on|in|at|the|a|an|of|to|for|from|"
+    r"down|up|across|along|and|or|my|your|our|their|this|that|other|more|all|some|min|mins|"
+    r"minutes|hours?|hrs?|days?|weeks?|months?|years?|times|people|cars|blocks|miles|km|mi)\b)"
+    r"(?:[a-z][a-z'-]*\s+){1,3}"
+    r"(?:street|st|avenue|ave|boulevard|blvd|highway|hwy|parkway|pkwy|terrace|crescent|rd|ln)\b\.?"
+)
+PO_BOX = re.compile(r"(?i)\bp\.?\s?o\.?\s?box\s+\d{1,6}\b")
+US_STATE = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
+    "NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+# "Springfield, IL 62704": a town's capitalised words, a comma, a state's code in capitals and a
+# ZIP code. The masked form keeps the state and the ZIP code's first three digits.
+US_TOWN_ZIP = re.compile(
+    r"\b[A-Z][a-z'.]+(?:[ -][A-Z][a-z'.]+){0,3},\s*"
+    rf"(?P<state>{US_STATE})\s+(?P<zip>\d{{3}})\d{{2}}(?:-\d{{4}})?\b"
 )
 UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 
@@ -82,26 +106,32 @@ class PiiDetector:
             taken.append((start, end))
             found.append(PiiFinding(kind, start, end, masked))
 
+        # Every kind below but e-mail and the configured patterns needs digits: a post without
+        # enough of them skips those scans (each costs 2-3 us a tweet).
+        digits = len(DIGIT.findall(text))
         for m in EMAIL.finditer(text):
             local, _, domain = m.group().partition("@")
             add("email", m.start(), m.end(), f"{local[:1]}***@{domain}")
-        for m in CARD.finditer(text):
-            digits = re.sub(r"\D", "", m.group())
-            if _card_issuer_ok(digits) and luhn.is_valid(digits):
-                add("payment_card", m.start(), m.end(), "**** " + digits[-4:])
-        for m in IBAN_CANDIDATE.finditer(text):
+        for m in CARD.finditer(text) if digits >= CARD_DIGITS else ():
+            number = re.sub(r"\D", "", m.group())
+            if _card_issuer_ok(number) and luhn.is_valid(number):
+                add("payment_card", m.start(), m.end(), "**** " + number[-4:])
+        for m in IBAN_CANDIDATE.finditer(text) if digits >= 2 else ():
             if iban.is_valid(m.group()):
                 add("iban", m.start(), m.end(), _mask_tail(m.group()))
         for kind, pattern in self.patterns.items():
             for m in pattern.finditer(text):
                 start, end = (m.start(1), m.end(1)) if m.groups() else (m.start(), m.end())
                 add(kind, start, end, _mask_tail(text[start:end], 3))
-        if len(DIGIT.findall(text)) >= self._phone_digits:
+        if digits >= self._phone_digits:
             for match in _phones(text, self.region):
                 add("phone", match.start, match.end, _mask_tail(match.raw_string))
-        for m in STREET.finditer(text):
-            add("postal_address", m.start(), m.end(), "[street address]")
-        for m in UK_POSTCODE.finditer(text):
+        for street in (STREET, STREET_LOWER, PO_BOX) if digits else ():
+            for m in street.finditer(text):
+                add("postal_address", m.start(), m.end(), "[street address]")
+        for m in US_TOWN_ZIP.finditer(text) if digits >= 5 else ():
+            add("postal_address", m.start(), m.end(), f"[town], {m['state']} {m['zip']}**")
+        for m in UK_POSTCODE.finditer(text) if digits >= 2 else ():
             add("postal_address", m.start(), m.end(), m.group()[:-3].strip() + " ***")
         return tuple(sorted(found, key=lambda f: f.start))
 
