@@ -1,8 +1,10 @@
-"""Text as the triage models saw it in training: handles as @user, links as http, emoji as words,
-one space.
+"""Text as the triage models read it: handles as @user, links as http, emoji as words, one space.
 
 The training tweets (TweetEval) had mentions replaced by @user and links removed; doing the same
-at prediction time keeps a brand's own handle or a URL from swaying sentiment. A lone surrogate
+at prediction time keeps a brand's own handle or a URL from swaying sentiment. The n-gram models
+and the encoders' activation scales are trained on texts read this way; the encoder's
+fine-tuning reads the raw training texts (fine-tuning on these instead gained nothing:
+docs/triage.md, "Emoji, handles and links"). A lone surrogate
 (a broken `\\ud800` escape; intake refuses them, but the classifier takes any text) becomes U+FFFD:
 the tokenizer cannot take it.
 
