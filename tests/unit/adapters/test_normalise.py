@@ -6,7 +6,11 @@ import unicodedata
 
 import pytest
 
-from socialdesk.adapters.classifiers.normalise import emoji_as_words, normalise_for_model
+from socialdesk.adapters.classifiers.normalise import (
+    SPOKEN_EMOJI,
+    emoji_as_words,
+    normalise_for_model,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +41,13 @@ def test_an_unnamed_code_point_in_an_emoji_block_is_dropped() -> None:
     # the first one this Python's Unicode tables leave unassigned (new emoji come every year)
     unnamed = next(chr(c) for c in range(0x1FA70, 0x1FB00) if not unicodedata.name(chr(c), ""))
     assert emoji_as_words(f"a {unnamed} b").split() == ["a", "b"]
+
+
+def test_only_the_first_emoji_are_spoken() -> None:
+    """A 64 KiB post of mixed emoji would otherwise grow to some 372,000 characters, none of them
+    read past the first few hundred."""
+    faces = [chr(c) for c in range(0x1F600, 0x1F650)]  # 80 different faces
+    spoken = emoji_as_words("".join(faces) * 200)
+    assert spoken.count("face") >= SPOKEN_EMOJI
+    assert spoken.endswith(faces[-1])  # the rest stay as they are
+    assert len(spoken) < 16_000 + SPOKEN_EMOJI * 60
